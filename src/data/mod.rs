@@ -1,0 +1,18 @@
+//! Bars in: reading vendors' CSV files into [`Bar`]s, checking their quality,
+//! and non-price series.
+
+use jiff::Timestamp;
+
+/// One OHLCV bar. `time` is the bar's **open** instant in UTC; the bar covers
+/// `[time, time + interval)` and is known only at its close.
+///
+/// `volume` is NaN when the source has no volume.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bar {
+    pub time: Timestamp,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary (so CI links once); a module per area.
+
+mod check;
+mod cli;
+mod clock;
+mod config;
+mod data;
+mod docs;
+mod fmt;
+mod parse;
+mod resample;
+mod session;
