@@ -16,3 +16,19 @@ pub struct Bar {
     pub close: f64,
     pub volume: f64,
 }
+
+/// A bar together with the instant it becomes known: its close (for a daily
+/// bar, the configured daily close). This is what sources feed the clock.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClosedBar {
+    pub bar: Bar,
+    pub close: Timestamp,
+}
+
+/// One point of a non-price series (`timestamp,value`): `value` holds from
+/// `time` (the instant it became public) until the next point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeriesPoint {
+    pub time: Timestamp,
+    pub value: f64,
+}
