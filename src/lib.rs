@@ -14,3 +14,4 @@ pub mod render;
 pub mod resample;
 pub mod session;
 pub mod syntax;
+pub mod synth;
