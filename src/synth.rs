@@ -97,7 +97,7 @@ fn hk_hours(day: Weekday, hour: i8) -> bool {
 
 fn tokyo_hours(day: Weekday, hour: i8) -> bool {
     // Tokyo 09:00-11:30 and 12:30-15:00 JST = 00:00-02:30, 03:30-06:00Z.
-    is_weekday(day) && matches!(hour, 0..=2 | 3..=5)
+    is_weekday(day) && (0..=5).contains(&hour)
 }
 
 fn is_weekday(day: Weekday) -> bool {
@@ -360,7 +360,7 @@ mod tests {
         let files = generate(&spec);
         let fx = &files.iter().find(|f| f.name == "USDJPY.csv").unwrap().text;
         let close_on = |prefix: &str| -> f64 {
-            let line = fx.lines().filter(|l| l.starts_with(prefix)).last().unwrap();
+            let line = fx.lines().rev().find(|l| l.starts_with(prefix)).unwrap();
             line.split(',').nth(4).unwrap().parse().unwrap()
         };
         let before = close_on("2024-07-31");
