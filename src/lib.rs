@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod data;
 pub mod diagnostic;
+pub mod engine;
 pub mod fmt;
 pub mod render;
 pub mod resample;
