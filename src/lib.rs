@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod fmt;
 pub mod render;
+pub mod report;
 pub mod resample;
 pub mod session;
 pub mod syntax;
