@@ -243,7 +243,11 @@ impl Session {
             let first = out.first().map_or(start, |w| w.start);
             // The window must end no later than the next day's first start.
             if (end_day, end) > (1, first) {
-                return Err(SessionError::Overlap { window: i, start, end });
+                return Err(SessionError::Overlap {
+                    window: i,
+                    start,
+                    end,
+                });
             }
             out.push(Window {
                 start,
