@@ -1,1 +1,564 @@
-//! (being written)
+//! The multi-symbol clock: merges bar and series sources, streaming, into
+//! engine ticks, and answers as-of lookups at each tick.
+//!
+//! # Ticks
+//! The clock ticks at every distinct **bar close** across all bar sources.
+//! At the tick at time `t` every source shows its latest event at or before
+//! `t` (a bar's `close`, a series point's `time`); nothing later is visible.
+//! [`Tick::updated`] lists the sources whose visible value changed since the
+//! previous tick, in source order: the bar sources that printed a bar closing
+//! at `t`, and the series whose new point became visible at `t`. A series
+//! point never creates a tick by itself (the language's clock is bar closes);
+//! it becomes visible at the first tick at or after its time, and a point
+//! superseded before any tick is never visible.
+//!
+//! # Two ways in, one path
+//! * [`Merge`] pulls from iterators (history): a k-way merge holding one
+//!   pending event per source, so memory does not grow with the history.
+//! * [`Clock::push`] takes events one at a time (live mode), in global time
+//!   order, and returns a tick when an event with a later time proves the
+//!   open tick complete; [`Clock::flush`] closes the open tick. [`Merge`] is
+//!   built on `push`, so both give the same ticks (and a test checks it).
+//!
+//! After a tick is returned, the as-of accessors ([`Clock::bar`],
+//! [`Clock::value`], [`Clock::age`]) describe exactly that tick until the
+//! next call that advances the clock.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::data::{ClosedBar, SeriesPoint};
+
+/// Maximum number of sources one clock can merge.
+pub const MAX_SOURCES: usize = 256;
+
+/// The kind of a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// A symbol's closed bars.
+    Bars,
+    /// A non-price step series.
+    Series,
+}
+
+/// One item of a source: a closed bar or a series point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Event {
+    /// A bar, known at its `close`.
+    Bar(ClosedBar),
+    /// A series point, known from its `time`.
+    Point(SeriesPoint),
+}
+
+impl Event {
+    /// The instant the event becomes known (bar close, point time).
+    pub fn time(&self) -> Timestamp {
+        match self {
+            Event::Bar(b) => b.close,
+            Event::Point(p) => p.time,
+        }
+    }
+
+    /// The kind of source that produces this event.
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            Event::Bar(_) => SourceKind::Bars,
+            Event::Point(_) => SourceKind::Series,
+        }
+    }
+}
+
+impl From<ClosedBar> for Event {
+    fn from(bar: ClosedBar) -> Event {
+        Event::Bar(bar)
+    }
+}
+
+impl From<SeriesPoint> for Event {
+    fn from(point: SeriesPoint) -> Event {
+        Event::Point(point)
+    }
+}
+
+/// A set of source indices (a fixed bitset of [`MAX_SOURCES`] bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SourceSet([u64; MAX_SOURCES / 64]);
+
+impl SourceSet {
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    /// Whether source `i` is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        i < MAX_SOURCES && self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Number of sources in the set.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+
+    /// The indices in increasing (source) order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &bits)| {
+            (0..64)
+                .filter(move |b| bits & (1 << b) != 0)
+                .map(move |b| w * 64 + b)
+        })
+    }
+}
+
+/// One engine tick: a distinct bar-close instant, and the sources whose
+/// visible value changed at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tick {
+    /// The tick instant (a bar close).
+    pub time: Timestamp,
+    /// Sources updated at this tick (iterate for source order).
+    pub updated: SourceSet,
+}
+
+/// Why the clock stopped. `E` is the sources' own error type.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError<E> {
+    /// A source failed; the clock stops with its error.
+    #[error("source `{name}`: {error}")]
+    Source {
+        /// Index of the source.
+        index: usize,
+        /// Name of the source.
+        name: String,
+        /// The source's error.
+        error: E,
+    },
+    /// A source's event is not after its previous one.
+    #[error("source `{name}` went back in time: {got} after {previous}")]
+    OutOfOrder {
+        /// Index of the source.
+        index: usize,
+        /// Name of the source.
+        name: String,
+        /// Time of its previous event.
+        previous: Timestamp,
+        /// Time of the offending event.
+        got: Timestamp,
+    },
+    /// A pushed event is earlier than a tick already open or returned (live
+    /// mode needs events in global time order).
+    #[error("source `{name}`: event at {got} arrived after the clock reached {tick}")]
+    Late {
+        /// Index of the source.
+        index: usize,
+        /// Name of the source.
+        name: String,
+        /// The clock's time.
+        tick: Timestamp,
+        /// Time of the late event.
+        got: Timestamp,
+    },
+    /// A source produced an event of the other kind (a bar on a series).
+    #[error("source `{name}` is a {expected:?} source but produced a {got:?} event")]
+    WrongKind {
+        /// Index of the source.
+        index: usize,
+        /// Name of the source.
+        name: String,
+        /// The declared kind.
+        expected: SourceKind,
+        /// The event's kind.
+        got: SourceKind,
+    },
+    /// An event was pushed for a source index the clock does not have.
+    #[error("no source with index {0}")]
+    UnknownSource(usize),
+    /// More than [`MAX_SOURCES`] sources were declared.
+    #[error("too many sources: {0} (at most {MAX_SOURCES})")]
+    TooManySources(usize),
+}
+
+/// A declared source: its name (for errors) and kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// Name shown in errors (the symbol or series name).
+    pub name: String,
+    /// Kind of events it produces.
+    pub kind: SourceKind,
+}
+
+impl SourceInfo {
+    /// A bar source.
+    pub fn bars(name: impl Into<String>) -> SourceInfo {
+        SourceInfo {
+            name: name.into(),
+            kind: SourceKind::Bars,
+        }
+    }
+
+    /// A series source.
+    pub fn series(name: impl Into<String>) -> SourceInfo {
+        SourceInfo {
+            name: name.into(),
+            kind: SourceKind::Series,
+        }
+    }
+}
+
+/// The clock's per-source state.
+#[derive(Clone, Debug, PartialEq)]
+struct Slot {
+    info: SourceInfo,
+    /// The visible event (at or before the last returned tick).
+    visible: Option<Event>,
+    /// A series point received but not yet visible (no tick reached it).
+    waiting: Option<SeriesPoint>,
+    /// Time of the last event received (for per-source order).
+    last_time: Option<Timestamp>,
+}
+
+/// The multi-source clock with the push API and the as-of state; see the
+/// module docs. Memory is fixed at construction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clock {
+    slots: Vec<Slot>,
+    /// The tick being assembled (bars at this time applied).
+    open: Option<Timestamp>,
+    open_updated: SourceSet,
+    /// An event that proved the open tick complete, applied on the next call.
+    held: Option<(usize, Event)>,
+    /// The last returned tick.
+    now: Option<Timestamp>,
+}
+
+impl Clock {
+    /// A clock over `sources` (indices follow the order given).
+    ///
+    /// # Errors
+    /// [`ClockError::TooManySources`] beyond [`MAX_SOURCES`].
+    pub fn new<E>(sources: Vec<SourceInfo>) -> Result<Clock, ClockError<E>> {
+        if sources.len() > MAX_SOURCES {
+            return Err(ClockError::TooManySources(sources.len()));
+        }
+        Ok(Clock {
+            slots: sources
+                .into_iter()
+                .map(|info| Slot {
+                    info,
+                    visible: None,
+                    waiting: None,
+                    last_time: None,
+                })
+                .collect(),
+            open: None,
+            open_updated: SourceSet::default(),
+            held: None,
+            now: None,
+        })
+    }
+
+    /// Number of sources.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the clock has no source.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The declared source `i`.
+    pub fn source(&self, i: usize) -> Option<&SourceInfo> {
+        self.slots.get(i).map(|s| &s.info)
+    }
+
+    /// The time of the last returned tick.
+    pub fn time(&self) -> Option<Timestamp> {
+        self.now
+    }
+
+    /// Source `i`'s latest visible event.
+    pub fn event(&self, i: usize) -> Option<&Event> {
+        self.slots.get(i)?.visible.as_ref()
+    }
+
+    /// Source `i`'s latest bar closed at or before the tick.
+    pub fn bar(&self, i: usize) -> Option<&ClosedBar> {
+        match self.event(i)? {
+            Event::Bar(b) => Some(b),
+            Event::Point(_) => None,
+        }
+    }
+
+    /// Series `i`'s value as of the tick (step function).
+    pub fn value(&self, i: usize) -> Option<f64> {
+        match self.event(i)? {
+            Event::Point(p) => Some(p.value),
+            Event::Bar(_) => None,
+        }
+    }
+
+    /// Staleness of source `i`: tick time minus its last bar close (or point
+    /// time); `None` before its first visible event.
+    pub fn age(&self, i: usize) -> Option<SignedDuration> {
+        Some(self.now?.duration_since(self.event(i)?.time()))
+    }
+
+    /// Events held besides the visible ones (waiting series points, the held
+    /// event); bounded by the number of sources plus one.
+    pub fn buffered(&self) -> usize {
+        self.slots.iter().filter(|s| s.waiting.is_some()).count() + usize::from(self.held.is_some())
+    }
+
+    /// Allocated per-source slots; fixed at construction (it does not grow
+    /// with the input).
+    pub fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.slots[i].info.name.clone()
+    }
+
+    /// Checks index, kind and per-source order; records the event's time.
+    fn admit<E>(&mut self, i: usize, event: &Event) -> Result<(), ClockError<E>> {
+        let slot = self.slots.get(i).ok_or(ClockError::UnknownSource(i))?;
+        if slot.info.kind != event.kind() {
+            return Err(ClockError::WrongKind {
+                index: i,
+                name: self.name(i),
+                expected: slot.info.kind,
+                got: event.kind(),
+            });
+        }
+        let t = event.time();
+        if let Some(previous) = slot.last_time
+            && t <= previous
+        {
+            return Err(ClockError::OutOfOrder {
+                index: i,
+                name: self.name(i),
+                previous,
+                got: t,
+            });
+        }
+        // Global order: nothing before the open tick or at/before a returned one.
+        let floor = self.open.or(self.now);
+        if let Some(tick) = floor
+            && (t < tick || (self.open.is_none() && t == tick))
+        {
+            return Err(ClockError::Late {
+                index: i,
+                name: self.name(i),
+                tick,
+                got: t,
+            });
+        }
+        self.slots[i].last_time = Some(t);
+        Ok(())
+    }
+
+    /// Applies an admitted event that is at or after the open tick.
+    fn apply(&mut self, i: usize, event: Event) -> Option<Tick> {
+        let t = event.time();
+        match self.open {
+            Some(open) if t > open => {
+                // The open tick is complete; this event waits for the next call.
+                self.held = Some((i, event));
+                self.close_tick()
+            }
+            Some(_) => {
+                self.slots[i].visible = Some(event);
+                self.slots[i].waiting = None;
+                self.open_updated.insert(i);
+                None
+            }
+            None => {
+                match event {
+                    Event::Point(p) => self.slots[i].waiting = Some(p),
+                    Event::Bar(_) => {
+                        self.open = Some(t);
+                        for (j, slot) in self.slots.iter_mut().enumerate() {
+                            if let Some(p) = slot.waiting.take() {
+                                slot.visible = Some(Event::Point(p));
+                                self.open_updated.insert(j);
+                            }
+                        }
+                        self.slots[i].visible = Some(event);
+                        self.open_updated.insert(i);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn close_tick(&mut self) -> Option<Tick> {
+        let time = self.open.take()?;
+        self.now = Some(time);
+        let updated = std::mem::take(&mut self.open_updated);
+        Some(Tick { time, updated })
+    }
+
+    fn settle(&mut self) {
+        if let Some((i, event)) = self.held.take() {
+            let tick = self.apply(i, event);
+            debug_assert!(tick.is_none(), "a held event never closes a tick");
+        }
+    }
+
+    /// Live mode: feeds one event of source `i`; returns the previous tick
+    /// when this event proves it complete (its time is later). Events must
+    /// come in global time order; events with equal times may come in any
+    /// source order.
+    ///
+    /// # Errors
+    /// [`ClockError::UnknownSource`], [`ClockError::WrongKind`],
+    /// [`ClockError::OutOfOrder`] (not after the source's previous event),
+    /// [`ClockError::Late`] (before the clock's current time). A rejected
+    /// event is not applied.
+    pub fn push<E>(
+        &mut self,
+        i: usize,
+        event: impl Into<Event>,
+    ) -> Result<Option<Tick>, ClockError<E>> {
+        let event = event.into();
+        self.settle();
+        self.admit(i, &event)?;
+        Ok(self.apply(i, event))
+    }
+
+    /// Live mode: closes the open tick (all its events have arrived) and
+    /// returns it.
+    pub fn flush(&mut self) -> Option<Tick> {
+        self.settle();
+        self.close_tick()
+    }
+}
+
+/// One source of a [`Merge`]: its iterator and its one pending event.
+struct Input<I> {
+    iter: I,
+    pending: Option<Event>,
+    done: bool,
+}
+
+/// History mode: a streaming k-way merge of sources into [`Tick`]s, holding
+/// one pending event per source. Each source is an iterator of
+/// `Result<T, E>` with `T` a [`ClosedBar`] or [`SeriesPoint`] (or an
+/// [`Event`], to mix kinds behind one iterator type, e.g. boxed).
+pub struct Merge<I> {
+    clock: Clock,
+    inputs: Vec<Input<I>>,
+    failed: bool,
+}
+
+impl<I, T, E> Merge<I>
+where
+    I: Iterator<Item = Result<T, E>>,
+    T: Into<Event>,
+{
+    /// A merge of `sources` (declaration, iterator), indices in that order.
+    ///
+    /// # Errors
+    /// [`ClockError::TooManySources`] beyond [`MAX_SOURCES`].
+    pub fn new(sources: Vec<(SourceInfo, I)>) -> Result<Merge<I>, ClockError<E>> {
+        let (infos, iters): (Vec<_>, Vec<_>) = sources.into_iter().unzip();
+        Ok(Merge {
+            clock: Clock::new(infos)?,
+            inputs: iters
+                .into_iter()
+                .map(|iter| Input {
+                    iter,
+                    pending: None,
+                    done: false,
+                })
+                .collect(),
+            failed: false,
+        })
+    }
+
+    /// The clock, for as-of lookups at the last returned tick.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Events held: one pending per source plus the clock's own
+    /// ([`Clock::buffered`]); bounded by twice the number of sources plus one.
+    pub fn buffered(&self) -> usize {
+        self.inputs.iter().filter(|i| i.pending.is_some()).count() + self.clock.buffered()
+    }
+
+    /// Allocated slots (sources and clock); fixed at construction.
+    pub fn capacity(&self) -> usize {
+        self.inputs.capacity() + self.clock.capacity()
+    }
+
+    fn fail(&mut self, error: ClockError<E>) -> Option<Result<Tick, ClockError<E>>> {
+        self.failed = true;
+        Some(Err(error))
+    }
+
+    /// The next tick, or the error that stopped the clock, or `None` at the
+    /// end of every source.
+    pub fn next_tick(&mut self) -> Option<Result<Tick, ClockError<E>>> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            // Refill empty pending slots (lazily, so a source's error is
+            // reported before any tick it could have changed).
+            for i in 0..self.inputs.len() {
+                let input = &mut self.inputs[i];
+                if input.pending.is_none() && !input.done {
+                    match input.iter.next() {
+                        Some(Ok(item)) => input.pending = Some(item.into()),
+                        Some(Err(error)) => {
+                            let name = self.clock.name(i);
+                            return self.fail(ClockError::Source {
+                                index: i,
+                                name,
+                                error,
+                            });
+                        }
+                        None => input.done = true,
+                    }
+                }
+            }
+            // The earliest pending event; ties go to the lowest index.
+            let mut best: Option<(usize, Timestamp)> = None;
+            for (i, input) in self.inputs.iter().enumerate() {
+                if let Some(e) = &input.pending {
+                    let t = e.time();
+                    if best.is_none_or(|(_, bt)| t < bt) {
+                        best = Some((i, t));
+                    }
+                }
+            }
+            let Some((i, _)) = best else {
+                return self.clock.flush().map(Ok);
+            };
+            let event = self.inputs[i].pending.take().expect("chosen pending event");
+            match self.clock.push(i, event) {
+                Ok(Some(tick)) => return Some(Ok(tick)),
+                Ok(None) => {}
+                Err(e) => return self.fail(e),
+            }
+        }
+    }
+}
+
+impl<I, T, E> Iterator for Merge<I>
+where
+    I: Iterator<Item = Result<T, E>>,
+    T: Into<Event>,
+{
+    type Item = Result<Tick, ClockError<E>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_tick()
+    }
+}
