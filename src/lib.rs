@@ -10,6 +10,7 @@ pub mod config;
 pub mod data;
 pub mod diagnostic;
 pub mod fmt;
+pub mod indicators;
 pub mod render;
 pub mod resample;
 pub mod session;
