@@ -11,6 +11,7 @@ pub mod data;
 pub mod diagnostic;
 pub mod engine;
 pub mod fmt;
+pub mod indicators;
 pub mod render;
 pub mod report;
 pub mod resample;

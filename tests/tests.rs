@@ -7,6 +7,7 @@ mod config;
 mod data;
 mod docs;
 mod fmt;
+mod indicators;
 mod parse;
 mod resample;
 mod session;

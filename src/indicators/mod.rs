@@ -1,0 +1,111 @@
+//! Incremental indicator kernels: plain structs, O(1) per bar, no allocation
+//! after construction, no knowledge of the language.
+//!
+//! Every kernel has `new(..)` (all buffers sized there), `update(..) -> f64`
+//! (feed one bar, get the current value), `value()` (the value the last
+//! `update` returned) and `lookback()` (how many inputs come before the first
+//! defined output, as TA-Lib counts it). Definitions follow TA-Lib; each one
+//! is checked against TA-Lib's output in `tests/indicators.rs` (fixtures made
+//! by `scripts/talib_reference.py`).
+//!
+//! # `na` is NaN
+//!
+//! An undefined value (`na`) is `f64::NAN`. An output is NaN during warm-up
+//! (the first `lookback()` inputs) and when an input is not usable. Inputs
+//! that are not finite (NaN or ±infinity) are all treated as `na`; an
+//! infinity would otherwise poison running sums forever.
+//!
+//! * **Windowed kernels** ([`Sma`], [`Wma`], [`StdDev`], [`Highest`],
+//!   [`Lowest`], [`Slope`], [`Volatility`], [`Lookback`], [`Change`],
+//!   [`Diff`], [`Gap`]): the output is NaN while any `na` input is inside the
+//!   window, i.e. for `n` bars starting with the bad one (`n + 1` for the
+//!   two-point kernels `Change`, `Diff`, and for `Volatility`, whose returns
+//!   need the previous close too). After it leaves the window, the output is
+//!   exact again: running sums never contain the NaN.
+//! * **Recursive kernels** ([`Ema`], [`Rsi`], [`Atr`]): an `na` input gives
+//!   NaN for that bar and is otherwise **skipped**: the state is kept as it
+//!   was, and the next usable input continues from it (as if the bad bar had
+//!   not happened; `Rsi` and `Atr` take their next difference / true range
+//!   against the last usable value). During warm-up the seed is taken over the
+//!   first `n` usable inputs. So a chain like `ema(sma(x, 10), 5)` warms up
+//!   after `9 + 4` bars, the sum of the lookbacks, exactly as TA-Lib's
+//!   chained calls do.
+//! * [`BarsSince`] takes a `bool` (a comparison with `na` is false in the
+//!   language, so the engine passes `false` for it).
+//!
+//! # Numerical accuracy
+//!
+//! Windowed sums are kept relative to a shift (an estimate of the window
+//! mean), which avoids the cancellation of `E[x^2] - E[x]^2` on prices far
+//! from zero, and are re-summed exactly from the ring once every `n` updates
+//! so that rounding cannot drift: each input is summed at most twice, so the
+//! cost stays O(1) amortized (one O(n) pass every n bars).
+//!
+//! # Deviations from TA-Lib, on purpose
+//!
+//! * `STDDEV`: TA-Lib returns 0 when the variance is below 1e-8 (an
+//!   absolute threshold); [`StdDev`] returns the true value (clamped at 0),
+//!   because the series here include returns, whose variance is that small.
+//! * `ROCR`: TA-Lib returns 0 when the past value is 0; [`Change`] returns NaN.
+
+mod average;
+mod dispersion;
+mod events;
+mod extremum;
+mod lookback;
+mod momentum;
+mod range;
+mod regression;
+mod ring;
+mod window;
+
+pub use average::{Ema, Sma, Wma};
+pub use dispersion::{StdDev, Volatility};
+pub use events::BarsSince;
+pub use extremum::{Highest, Lowest};
+pub use lookback::{Change, Diff, Lookback, TimeChange, TimeDiff, TimeLookback};
+pub use momentum::Rsi;
+pub use range::{Atr, Gap};
+pub use regression::Slope;
+pub use ring::Ring;
+
+/// A single-input kernel: what the engine drives for `sma(x, n)` and friends.
+pub trait Indicator {
+    /// Feeds the next input and returns the current output (NaN = `na`).
+    fn update(&mut self, x: f64) -> f64;
+    /// The output returned by the last [`Indicator::update`] (NaN before any).
+    fn value(&self) -> f64;
+    /// Number of inputs before the first defined output (TA-Lib's lookback).
+    fn lookback(&self) -> usize;
+}
+
+/// Implements [`Indicator`] by delegating to the inherent methods.
+macro_rules! single_input {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::indicators::Indicator for $t {
+            fn update(&mut self, x: f64) -> f64 {
+                <$t>::update(self, x)
+            }
+            fn value(&self) -> f64 {
+                <$t>::value(self)
+            }
+            fn lookback(&self) -> usize {
+                <$t>::lookback(self)
+            }
+        }
+    )*};
+}
+pub(crate) use single_input;
+
+/// Maps a non-finite input to NaN, the one `na` representation.
+#[inline]
+pub(crate) fn clean(x: f64) -> f64 {
+    if x.is_finite() { x } else { f64::NAN }
+}
+
+/// Panics with a uniform message when a period is below its minimum; the
+/// checker rejects such periods in strategy files before any kernel is built.
+#[inline]
+pub(crate) fn check_period(kernel: &str, n: usize, min: usize) {
+    assert!(n >= min, "{kernel}: period must be at least {min}, got {n}");
+}
