@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod clock;
+pub mod compile;
 pub mod config;
 pub mod data;
 pub mod diagnostic;

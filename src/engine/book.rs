@@ -140,6 +140,9 @@ pub struct ExitPlan {
     /// `exit after`: the lot is closed at the open of the first bar that
     /// opens at or after fill time + this.
     pub hold: Option<SignedDuration>,
+    /// `exit after N bars`: the lot is closed at the open of the N-th bar
+    /// after its fill bar.
+    pub hold_bars: Option<u32>,
 }
 
 /// An order submitted at a tick.
@@ -258,6 +261,8 @@ struct Lot {
     /// (distance in points, best price seen before the current bar)
     trail: Option<(f64, f64)>,
     deadline: Option<Timestamp>,
+    /// (bars seen after the fill bar, limit) for `exit after N bars`.
+    bar_limit: Option<(u32, u32)>,
     /// Entry commission in the account currency, charged to the trade.
     entry_commission: f64,
 }
@@ -363,8 +368,15 @@ impl Book {
         // 2. Time limits at the open.
         let mut i = 0;
         while i < self.lots[symbol].len() {
-            let lot = &self.lots[symbol][i];
-            if lot.deadline.is_some_and(|d| bar.time >= d) {
+            let lot = &mut self.lots[symbol][i];
+            let bars_due = match &mut lot.bar_limit {
+                Some((seen, limit)) if lot.entry_time < bar.time => {
+                    *seen += 1;
+                    *seen >= *limit
+                }
+                _ => false,
+            };
+            if bars_due || lot.deadline.is_some_and(|d| bar.time >= d) {
                 let lot = self.lots[symbol].remove(i);
                 self.close_lot(symbol, lot, bar.open, bar.time, ExitReason::Time, events);
             } else {
@@ -553,6 +565,7 @@ impl Book {
             target: level(order.exits.target, false),
             trail: order.exits.trail.map(|d| (d.points(fill), fill)),
             deadline: order.exits.hold.and_then(|h| time.checked_add(h).ok()),
+            bar_limit: order.exits.hold_bars.map(|n| (0, n)),
             entry_commission: commission,
         });
         events.push(Event::Filled(Fill {

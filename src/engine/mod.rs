@@ -4,4 +4,6 @@
 //! leaves that know nothing of the language.
 
 pub mod book;
+pub mod eval;
+pub mod run;
 pub mod sizing;

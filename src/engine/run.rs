@@ -1,0 +1,532 @@
+//! The engine: the evaluator, the rules, the book and the statistics, driven
+//! one tick at a time. Historical runs and live mode call the same
+//! [`Engine::on_tick`].
+
+use super::book::{self, Book, Distance, Event, ExitPlan, Intent, Order};
+use super::eval::Evaluator;
+use super::sizing::{self, NoOrder, SizeBase, SizeCap, SizeInput};
+use crate::compile::{CapSpec, Explain, HoldSpec, Plan, RulePlan, SizeSpec, Unit};
+use crate::data::ClosedBar;
+use crate::report::metrics::{Metrics, Summary};
+use crate::syntax::ast::Action;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::VecDeque;
+
+/// Settings of a run that do not come from the strategy file.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    /// Starting equity in the account currency.
+    pub equity: f64,
+    pub fill: book::FillPolicy,
+    /// `instruments[i]` trades symbol i of the plan.
+    pub instruments: Vec<book::Instrument>,
+    /// Sizing for rules without a `size` clause.
+    pub default_size: SizeBase,
+    /// Bar spacing per symbol (sizes wall-clock windows).
+    pub spacing: Vec<SignedDuration>,
+}
+
+/// One signal: a rule's condition became true and asked for an action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signal {
+    /// The tick (the bar close at which the rule fired).
+    pub time: Timestamp,
+    pub rule: String,
+    pub symbol: String,
+    /// `buy`, `sell`, `short`, `cover`, `exit`.
+    pub action: &'static str,
+    /// 0 when sizing gave no order (the reason says why).
+    pub quantity: f64,
+    /// The acting symbol's close at the tick.
+    pub price: f64,
+    pub fill_time: Option<Timestamp>,
+    pub fill_price: Option<f64>,
+    pub reason: String,
+}
+
+/// A closed trade with names resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TradeRow {
+    pub symbol: String,
+    pub rule: String,
+    pub trade: book::Trade,
+}
+
+/// The account at a tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EquityRow {
+    pub time: Timestamp,
+    pub equity: f64,
+    pub cash: f64,
+    pub exposure: f64,
+    pub drawdown: f64,
+}
+
+/// Where the engine's outputs go (CSV writers, a table, a test's vectors).
+pub trait Sink {
+    fn signal(&mut self, signal: &Signal);
+    fn trade(&mut self, trade: &TradeRow);
+    fn equity(&mut self, row: &EquityRow);
+}
+
+/// A sink that keeps everything in memory (tests, small runs).
+#[derive(Clone, Debug, Default)]
+pub struct Collect {
+    pub signals: Vec<Signal>,
+    pub trades: Vec<TradeRow>,
+    pub equity: Vec<EquityRow>,
+}
+
+impl Sink for Collect {
+    fn signal(&mut self, signal: &Signal) {
+        self.signals.push(signal.clone());
+    }
+    fn trade(&mut self, trade: &TradeRow) {
+        self.trades.push(trade.clone());
+    }
+    fn equity(&mut self, row: &EquityRow) {
+        self.equity.push(row.clone());
+    }
+}
+
+#[derive(Clone, Debug)]
+struct PendingSignal {
+    signal: Signal,
+    /// Waiting for this rule's order on this symbol to fill.
+    rule: u32,
+    symbol: usize,
+    done: bool,
+}
+
+/// A running strategy.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    plan: Plan,
+    eval: Evaluator,
+    book: Book,
+    metrics: Metrics,
+    settings: RunSettings,
+    queue: VecDeque<PendingSignal>,
+    /// Per rule: an order submitted and not yet filled.
+    rule_pending: Vec<bool>,
+    peak: f64,
+    events: Vec<Event>,
+    ignored: u64,
+}
+
+impl Engine {
+    /// A flat engine for `plan`.
+    pub fn new(plan: Plan, settings: RunSettings) -> Engine {
+        let eval = Evaluator::new(&plan, &settings.spacing);
+        let book = Book::new(settings.instruments.clone(), settings.equity, settings.fill);
+        Engine {
+            rule_pending: vec![false; plan.rules.len()],
+            metrics: Metrics::new(settings.equity),
+            peak: settings.equity,
+            plan,
+            eval,
+            book,
+            settings,
+            queue: VecDeque::new(),
+            events: Vec::with_capacity(16),
+            ignored: 0,
+        }
+    }
+
+    /// The evaluator (for `eval` outputs).
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.eval
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Entries ignored because the position was already held (no pyramid).
+    pub fn ignored(&self) -> u64 {
+        self.ignored
+    }
+
+    /// Processes one tick: the bars closing now (symbol index, bar) and the
+    /// series values becoming visible now.
+    pub fn on_tick(
+        &mut self,
+        time: Timestamp,
+        bars: &[(usize, ClosedBar)],
+        series: &[(usize, f64)],
+        sink: &mut impl Sink,
+    ) {
+        // 1. Bars: fills at their open, protective exits inside them.
+        for &(sym, bar) in bars {
+            self.book.on_bar(sym, &bar.bar, &mut self.events);
+            self.eval.bar(sym, bar);
+            self.drain_events(sink);
+        }
+        for &(s, v) in series {
+            self.eval.series(s, v);
+        }
+        // 2. Every node.
+        self.eval.evaluate(time);
+        // 3. Rules in file order.
+        for r in 0..self.plan.rules.len() {
+            self.run_rule(r, time);
+            self.drain_events(sink);
+        }
+        self.flush_queue(sink, false);
+        // 4. Mark to market.
+        let mark = self.book.mark();
+        self.peak = self.peak.max(mark.equity);
+        let exposed = (0..self.plan.symbols.len()).any(|s| self.book.position(s) != 0.0);
+        self.metrics.mark(time, mark.equity, exposed);
+        sink.equity(&EquityRow {
+            time,
+            equity: mark.equity,
+            cash: mark.cash,
+            exposure: mark.exposure,
+            drawdown: if self.peak > 0.0 { 1.0 - mark.equity / self.peak } else { 0.0 },
+        });
+    }
+
+    /// Ends the run: signals whose orders never filled are written without
+    /// a fill. Returns the statistics.
+    pub fn finish(&mut self, sink: &mut impl Sink) -> Summary {
+        self.flush_queue(sink, true);
+        self.metrics.summary()
+    }
+
+    fn drain_events(&mut self, sink: &mut impl Sink) {
+        for ev in self.events.drain(..) {
+            match ev {
+                Event::Filled(f) => {
+                    if let Some(p) = self
+                        .queue
+                        .iter_mut()
+                        .find(|p| !p.done && p.rule == f.rule && p.symbol == f.symbol && p.signal.time == f.signal_time)
+                    {
+                        p.signal.fill_time = Some(f.time);
+                        p.signal.fill_price = Some(f.price);
+                        p.done = true;
+                        self.rule_pending[f.rule as usize] = false;
+                    }
+                }
+                Event::Ignored { order, reason } => {
+                    if let Some(p) = self.queue.iter_mut().find(|p| {
+                        !p.done && p.rule == order.rule && p.symbol == order.symbol && p.signal.time == order.signal_time
+                    }) {
+                        p.signal.reason.push_str("; not filled: ");
+                        p.signal.reason.push_str(reason);
+                        p.done = true;
+                    }
+                    self.rule_pending[order.rule as usize] = false;
+                    self.ignored += 1;
+                }
+                Event::Closed(t) => {
+                    self.metrics.trade(t.pnl);
+                    sink.trade(&TradeRow {
+                        symbol: self.plan.symbols[t.symbol].name.clone(),
+                        rule: self.plan.rules[t.rule as usize].name.clone(),
+                        trade: t,
+                    });
+                }
+            }
+        }
+    }
+
+    fn flush_queue(&mut self, sink: &mut impl Sink, all: bool) {
+        while let Some(front) = self.queue.front() {
+            if !(front.done || all) {
+                break;
+            }
+            let p = self.queue.pop_front().expect("front exists");
+            sink.signal(&p.signal);
+        }
+    }
+
+    fn run_rule(&mut self, r: usize, time: Timestamp) {
+        let rule = &self.plan.rules[r];
+        let sym = rule.symbol as usize;
+        // `exit when`: closes this rule's lots.
+        if let Some(cond) = rule.exit_when
+            && self.eval.is_true(cond)
+            && self.book.lots_of_rule(sym, r as u32) > 0
+            && !self.rule_pending[r]
+        {
+            let reason = rule
+                .exit_explain
+                .as_ref()
+                .map(|e| explain(e, &self.eval))
+                .unwrap_or_default();
+            let qty: f64 = self.book.position(sym).abs();
+            self.submit(r, Intent::CloseRule(r as u32), qty, ExitPlan::default(), time, "exit", reason);
+            return;
+        }
+        if self.rule_pending[r] {
+            return;
+        }
+        if let Some(cond) = rule.condition
+            && !self.eval.is_true(cond)
+        {
+            return;
+        }
+        let position = self.book.position(sym);
+        let (intent, action) = match rule.action {
+            Action::Buy => (Intent::Buy, "buy"),
+            Action::Sell => (Intent::Sell, "sell"),
+            Action::Short => (Intent::Short, "short"),
+            Action::Cover => (Intent::Cover, "cover"),
+            Action::Exit => (Intent::Exit, "exit"),
+        };
+        let held_by_rule = self.book.lots_of_rule(sym, r as u32) as u32;
+        match intent {
+            Intent::Buy | Intent::Short => {
+                let same_side = (intent == Intent::Buy && position > 0.0) || (intent == Intent::Short && position < 0.0);
+                if same_side && held_by_rule >= rule.pyramid {
+                    self.ignored += 1;
+                    return;
+                }
+            }
+            Intent::Sell if position <= 0.0 => return,
+            Intent::Cover if position >= 0.0 => return,
+            Intent::Exit if position == 0.0 => return,
+            _ => {}
+        }
+        let mut reason = rule.explain.as_ref().map(|e| explain(e, &self.eval)).unwrap_or_else(|| "always".into());
+        let quantity = match intent {
+            Intent::Buy | Intent::Short => match self.quantity(rule) {
+                Ok(q) => q,
+                Err(no) => {
+                    reason.push_str("; ");
+                    reason.push_str(&no.to_string());
+                    0.0
+                }
+            },
+            _ => position.abs(),
+        };
+        let exits = ExitPlan {
+            stop: self.distance(rule.stop),
+            target: self.distance(rule.target),
+            trail: self.distance(rule.trail),
+            hold: match rule.hold {
+                Some(HoldSpec::Duration(d)) => Some(d),
+                _ => None,
+            },
+            hold_bars: match rule.hold {
+                Some(HoldSpec::Bars(n)) => Some(n),
+                _ => None,
+            },
+        };
+        if quantity == 0.0 {
+            // Recorded as a signal with no order.
+            let signal = self.signal(r, action, 0.0, time, reason);
+            self.queue.push_back(PendingSignal {
+                signal,
+                rule: r as u32,
+                symbol: sym,
+                done: true,
+            });
+            return;
+        }
+        self.submit(r, intent, quantity, exits, time, action, reason);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &mut self,
+        r: usize,
+        intent: Intent,
+        quantity: f64,
+        exits: ExitPlan,
+        time: Timestamp,
+        action: &'static str,
+        reason: String,
+    ) {
+        let rule = &self.plan.rules[r];
+        let sym = rule.symbol as usize;
+        let signal = self.signal(r, action, quantity, time, reason);
+        self.queue.push_back(PendingSignal {
+            signal,
+            rule: r as u32,
+            symbol: sym,
+            done: false,
+        });
+        self.rule_pending[r] = true;
+        let order = Order {
+            symbol: sym,
+            intent,
+            quantity,
+            rule: r as u32,
+            signal_time: time,
+            exits,
+            max_entries: rule.pyramid,
+        };
+        self.book.submit(order, time, &mut self.events);
+    }
+
+    fn signal(&self, r: usize, action: &'static str, quantity: f64, time: Timestamp, reason: String) -> Signal {
+        let rule = &self.plan.rules[r];
+        let sym = rule.symbol as usize;
+        Signal {
+            time,
+            rule: rule.name.clone(),
+            symbol: self.plan.symbols[sym].name.clone(),
+            action,
+            quantity,
+            price: self.eval.latest_bar(sym).map_or(f64::NAN, |b| b.bar.close),
+            fill_time: None,
+            fill_price: None,
+            reason,
+        }
+    }
+
+    fn distance(&self, d: Option<crate::compile::DistanceSpec>) -> Option<Distance> {
+        let d = d?;
+        let v = self.eval.value(d.node);
+        if !(v.is_finite() && v > 0.0) {
+            return None;
+        }
+        Some(if d.percent { Distance::Percent(v) } else { Distance::Price(v) })
+    }
+
+    fn quantity(&self, rule: &RulePlan) -> Result<f64, NoOrder> {
+        let sym = rule.symbol as usize;
+        let price = self.eval.latest_bar(sym).map_or(f64::NAN, |b| b.bar.close);
+        let inst = self.book.instrument(sym);
+        let stop_distance = rule.stop.and_then(|d| {
+            let v = self.eval.value(d.node);
+            v.is_finite().then(|| if d.percent { price * v } else { v })
+        });
+        let val = |n| self.eval.value(n);
+        let (base, annual_vol) = match rule.sizing.map(|s| s.base) {
+            None => (self.settings.default_size, None),
+            Some(SizeSpec::Units(n)) => (SizeBase::Units(val(n)), None),
+            Some(SizeSpec::Contracts(n)) => (SizeBase::Contracts(val(n)), None),
+            Some(SizeSpec::FractionOfEquity(n)) => (SizeBase::FractionOfEquity(val(n)), None),
+            Some(SizeSpec::Risk(n)) => (SizeBase::Risk(val(n)), None),
+            Some(SizeSpec::TargetVol(n, vol)) => (SizeBase::TargetVol(val(n)), Some(val(vol))),
+        };
+        let scale = rule.sizing.and_then(|s| s.scale).map(val);
+        let cap = rule.sizing.and_then(|s| s.cap).map(|c| match c {
+            CapSpec::Quantity(n) => SizeCap::Quantity(val(n)),
+            CapSpec::FractionOfEquity(n) => SizeCap::FractionOfEquity(val(n)),
+        });
+        let fx_rate = self.book.fx_rate(sym);
+        if !fx_rate.is_finite() {
+            return Err(NoOrder::Undefined("no FX rate yet to convert the instrument's currency"));
+        }
+        let input = SizeInput {
+            equity: self.book.mark().equity,
+            price,
+            multiplier: inst.multiplier,
+            fx_rate,
+            lot_size: inst.lot_size,
+            stop_distance,
+            annual_vol,
+        };
+        sizing::quantity(base, scale, cap, &input)
+    }
+}
+
+/// Renders a condition with the values that made it what it is, phrases
+/// as written: `session_drop(gold, asia) = 1.82% exceeds drop = 1.50%`.
+pub fn explain(e: &Explain, eval: &Evaluator) -> String {
+    let mut out = String::new();
+    explain_into(e, eval, &mut out);
+    out
+}
+
+fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
+    match e {
+        Explain::Value { text, node, literal } => {
+            out.push_str(text);
+            if !literal {
+                out.push_str(" = ");
+                out.push_str(&eval.format(*node));
+            }
+        }
+        Explain::Flag { text, node } => {
+            out.push_str(text);
+            if !eval.is_true(*node) {
+                out.push_str(" = false");
+            }
+        }
+        Explain::Compare { lhs, op, rhs } => {
+            explain_into(lhs, eval, out);
+            out.push(' ');
+            out.push_str(op);
+            out.push(' ');
+            explain_into(rhs, eval, out);
+        }
+        Explain::Move {
+            subject,
+            verb,
+            amount,
+            window,
+            change,
+        } => {
+            out.push_str(subject);
+            out.push(' ');
+            out.push_str(verb);
+            out.push(' ');
+            explain_into(amount, eval, out);
+            out.push_str(" within ");
+            out.push_str(window);
+            out.push_str(&format!(" (change({subject}, {window}) = {})", eval.format(*change)));
+        }
+        Explain::Logic { lhs, op, rhs } => {
+            explain_into(lhs, eval, out);
+            out.push(' ');
+            out.push_str(op);
+            out.push(' ');
+            explain_into(rhs, eval, out);
+        }
+        Explain::Not(inner) => {
+            out.push_str("not ");
+            explain_into(inner, eval, out);
+        }
+        Explain::Paren(inner) => {
+            out.push('(');
+            explain_into(inner, eval, out);
+            out.push(')');
+        }
+        Explain::Let { name, inner } => {
+            out.push_str(name);
+            match &**inner {
+                // A let holding a plain value shows it: `rate_gap = 5.25%`.
+                Explain::Value { node, .. } => {
+                    out.push_str(" = ");
+                    out.push_str(&eval.format(*node));
+                }
+                other => {
+                    out.push_str(" (");
+                    explain_into(other, eval, out);
+                    out.push(')');
+                }
+            }
+        }
+        Explain::InSession { name, node } => {
+            out.push_str("in ");
+            out.push_str(name);
+            if !eval.is_true(*node) {
+                out.push_str(" = false");
+            }
+        }
+    }
+}
+
+/// Formats a number for CSV outputs: shortest round-trip, empty for `na`.
+pub fn csv_number(v: f64) -> String {
+    if v.is_nan() { String::new() } else { format!("{v}") }
+}
+
+/// Formats a value of a unit for `eval` outputs (empty for `na`).
+pub fn eval_cell(v: f64, unit: Unit) -> String {
+    if v.is_nan() {
+        return String::new();
+    }
+    match unit {
+        Unit::Bool => (if v == 1.0 { "true" } else { "false" }).into(),
+        Unit::Percent | Unit::Number | Unit::Bars | Unit::Duration => format!("{v}"),
+    }
+}
+
