@@ -348,3 +348,87 @@ fn literals_keep_their_spelling() {
         "param a = 1_000_000\nparam b = 1.50%\nparam c = -2\n\nlet d = 20 bars\n",
     );
 }
+
+// ----- the layout does not depend on how the input was spaced -----
+
+/// The `.play` files under `tests/inputs/` that parse, with their comments
+/// blanked out (comments pin line structure, which this property varies).
+fn parseable_inputs_without_comments() -> &'static [(PathBuf, String)] {
+    static INPUTS: std::sync::OnceLock<Vec<(PathBuf, String)>> = std::sync::OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let mut files = Vec::new();
+        collect_play_files(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs"),
+            &mut files,
+        );
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(&path).ok()?;
+                let file = parse(&text).ok()?;
+                let mut bytes = text.into_bytes();
+                for c in &file.comments {
+                    bytes[c.span.range()].fill(b' ');
+                }
+                Some((path, String::from_utf8(bytes).ok()?))
+            })
+            .collect()
+    })
+}
+
+/// Byte ranges of the whitespace runs of `text` that hold no newline and lie
+/// outside string literals.
+fn respaceable_runs(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let (mut runs, mut i, mut in_string) = (Vec::new(), 0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 2,
+            b'"' => {
+                in_string = !in_string;
+                i += 1;
+            }
+            b' ' | b'\t' if !in_string => {
+                let start = i;
+                while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
+                    i += 1;
+                }
+                let touches_newline = (start > 0 && bytes[start - 1] == b'\n')
+                    || i >= bytes.len()
+                    || matches!(bytes[i], b'\n' | b'\r');
+                if !touches_newline {
+                    runs.push(start..i);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    runs
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Replacing the spaces between tokens by other spaces or single line
+    /// breaks gives exactly the same formatted text.
+    #[test]
+    fn spacing_does_not_change_the_layout(
+        seed in proptest::collection::vec(0usize..5, 1..400),
+    ) {
+        const GAPS: [&str; 5] = [" ", "   ", "\n", "\n        ", "\t"];
+        for (path, text) in parseable_inputs_without_comments() {
+            let expected = format(&parse_ok(text, "input"), text);
+            let mut respaced = String::new();
+            let mut last = 0;
+            for (k, run) in respaceable_runs(&text).into_iter().enumerate() {
+                respaced.push_str(&text[last..run.start]);
+                respaced.push_str(GAPS[seed[k % seed.len()]]);
+                last = run.end;
+            }
+            respaced.push_str(&text[last..]);
+            let what = format!("{} respaced:\n{respaced}", path.display());
+            let output = format(&parse_ok(&respaced, &what), &respaced);
+            proptest::prop_assert_eq!(output, expected, "{}", what);
+        }
+    }
+}
