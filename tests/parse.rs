@@ -9,43 +9,9 @@ use playbook::syntax::ast::{Expr, ExprKind, File, Item, MoveDirection, UnaryOp};
 use playbook::syntax::{MAX_NESTING, parse};
 use proptest::prelude::*;
 
-/// Renders diagnostics as plain text: code, message, `file:line:col`, the
-/// source line with carets, labels, help and notes.
+/// Renders diagnostics the way a user sees them (rustc layout, no colour).
 fn render(file: &SourceFile, diags: &[Diagnostic]) -> String {
-    let mut out = String::new();
-    for d in diags {
-        let kind = if d.is_error() { "error" } else { "warning" };
-        let (line, col) = file.line_col(d.span.start as usize);
-        writeln!(out, "{kind}[{}]: {}", d.code.as_str(), d.message).unwrap();
-        writeln!(out, "  --> {}:{line}:{col}", file.name).unwrap();
-        let line_text = file.text.lines().nth(line - 1).unwrap_or("");
-        writeln!(out, "   | {line_text}").unwrap();
-        let width = file
-            .slice(d.span)
-            .chars()
-            .take_while(|c| *c != '\n')
-            .count()
-            .max(1);
-        let label = d.label.as_deref().unwrap_or("");
-        writeln!(
-            out,
-            "   | {}{} {label}",
-            " ".repeat(col - 1),
-            "^".repeat(width)
-        )
-        .unwrap();
-        for s in &d.secondary {
-            let (l, c) = file.line_col(s.span.start as usize);
-            writeln!(out, "   = at {l}:{c}: {}", s.message).unwrap();
-        }
-        if let Some(help) = &d.help {
-            writeln!(out, "   = help: {help}").unwrap();
-        }
-        for note in &d.notes {
-            writeln!(out, "   = note: {note}").unwrap();
-        }
-    }
-    out
+    playbook::render::render_all(diags, file, false)
 }
 
 fn file_name(path: &std::path::Path) -> String {

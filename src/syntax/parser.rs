@@ -923,7 +923,7 @@ impl<'s> Lowerer<'s> {
                     format!("unknown field `{other}`"),
                 )
                 .with_label("bars have no such field");
-                diag = match did_you_mean(other, FIELDS) {
+                diag = match suggest(other, &FIELDS) {
                     Some(s) => diag.with_help(format!("did you mean `{s}`?")),
                     None => diag.with_help(
                         "bars have the fields `open`, `high`, `low`, `close` and `volume`",
@@ -1326,6 +1326,12 @@ impl<'s> Lowerer<'s> {
         if found_text == Some(".") && self.src[pos + 1..].starts_with(|c: char| c.is_ascii_digit())
         {
             diag = diag.with_help("a number starts with a digit: write `0.5`, not `.5`");
+        } else if found_text == Some("=") && expected.operator {
+            diag = diag.with_help("to compare two values write `==`");
+        } else if found_text.is_some_and(|t| t.starts_with(|c: char| c.is_ascii_alphabetic()))
+            && expected.other.contains(&rule_name(Rule::string))
+        {
+            diag = diag.with_help("put the text in double quotes: `\"...\"`");
         } else if let Some(help) = expected.help(prev, found_text) {
             diag = diag.with_help(help);
         }
@@ -1359,6 +1365,7 @@ const DECLARATION_WORDS: &[&str] = &[
 impl Expected {
     fn from_rules(rules: &[Rule]) -> Expected {
         let mut e = Expected::default();
+        let mut literals = Vec::new();
         for &rule in rules {
             match rule {
                 Rule::expr
@@ -1369,17 +1376,18 @@ impl Expected {
                 | Rule::in_session
                 | Rule::call
                 | Rule::name
-                | Rule::percent
+                | Rule::kw_not
+                | Rule::neg
+                | Rule::kw_in => e.expression = true,
+                // Literals alone (`@ 4h`, `strategy "..."`) are named as such.
+                Rule::percent
                 | Rule::duration
                 | Rule::bars
                 | Rule::number
                 | Rule::digits
                 | Rule::string
                 | Rule::kw_true
-                | Rule::kw_false
-                | Rule::kw_not
-                | Rule::neg
-                | Rule::kw_in => e.expression = true,
+                | Rule::kw_false => literals.push(rule_name(rule)),
                 Rule::op_le
                 | Rule::op_ge
                 | Rule::op_ne
@@ -1442,7 +1450,9 @@ impl Expected {
                 | Rule::kw_param
                 | Rule::kw_session
                 | Rule::kw_let
-                | Rule::kw_rule => e.declaration = true,
+                | Rule::kw_rule
+                | Rule::file
+                | Rule::item => e.declaration = true,
                 Rule::EOI => e.end_of_file = true,
                 Rule::ident => e.name = true,
                 other => {
@@ -1450,6 +1460,13 @@ impl Expected {
                     if !e.other.contains(&name) {
                         e.other.push(name);
                     }
+                }
+            }
+        }
+        if !e.expression {
+            for name in literals {
+                if !e.other.contains(&name) {
+                    e.other.push(name);
                 }
             }
         }
@@ -1551,12 +1568,7 @@ impl Expected {
             if self.declaration {
                 candidates.extend(DECLARATION_WORDS);
             }
-            let prefix = candidates
-                .iter()
-                .copied()
-                .filter(|c| word.len() >= 3 && (word.starts_with(c) || c.starts_with(word)))
-                .max_by_key(|c| c.len());
-            if let Some(s) = did_you_mean(word, candidates.iter().copied()).or(prefix) {
+            if let Some(s) = suggest(word, &candidates) {
                 return Some(format!("did you mean `{s}`?"));
             }
             if self.clause && !scan::is_keyword(word) {
@@ -1566,6 +1578,23 @@ impl Expected {
                         .to_string(),
                 );
             }
+        }
+        if self.declaration && !self.clause && found.is_some_and(|w| CLAUSE_WORDS.contains(&w)) {
+            return Some("clauses belong to a rule: start one with `rule NAME:`".to_string());
+        }
+        if self.other.contains(&rule_name(Rule::duration)) {
+            return Some("a duration has a unit: `30s`, `15m`, `4h`, `1d` or `1w`".to_string());
+        }
+        if self.other.contains(&rule_name(Rule::param_value)) {
+            return Some(
+                "a param's value is a literal (like `1.5%`, `20`, `4h`); use `let` for a computed value"
+                    .to_string(),
+            );
+        }
+        if self.other.contains(&rule_name(Rule::kw_then))
+            || self.other.contains(&rule_name(Rule::kw_else))
+        {
+            return Some("an `if` expression is written `if COND then A else B`".to_string());
         }
         if self.other.contains(&rule_name(Rule::colon)) {
             return Some("a rule starts with `rule NAME:` followed by its clauses".to_string());
@@ -1581,6 +1610,27 @@ impl Expected {
         }
         None
     }
+}
+
+/// The candidate a misspelt `word` most likely meant: a close edit, or else
+/// the longest shared beginning of at least three letters (`sizing` -> `size`).
+fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if let Some(s) = did_you_mean(word, candidates.iter().copied()) {
+        return Some(s);
+    }
+    let shared = |c: &str| {
+        word.bytes()
+            .zip(c.bytes())
+            .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+            .count()
+    };
+    candidates
+        .iter()
+        .copied()
+        .map(|c| (shared(c), c))
+        .filter(|(n, _)| *n >= 3)
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, c)| c)
 }
 
 /// "a, b or c".
