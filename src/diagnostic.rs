@@ -93,6 +93,8 @@ pub enum Code {
     DuplicateCondition,
     /// A value out of its allowed range elsewhere: `pyramid 0`
     InvalidValue,
+    /// A clause that has no meaning for the rule's action: `size` in a `sell` rule.
+    ClauseNotForAction,
 
     // ----- warnings (W0xxx) -----
     /// A declaration that nothing uses.
@@ -135,6 +137,7 @@ impl Code {
         Code::SessionOnDailySymbol,
         Code::DuplicateCondition,
         Code::InvalidValue,
+        Code::ClauseNotForAction,
         Code::UnusedDeclaration,
         Code::PercentComparedWithPrice,
     ];
@@ -173,6 +176,7 @@ impl Code {
             Code::SessionOnDailySymbol => "E0406",
             Code::DuplicateCondition => "E0407",
             Code::InvalidValue => "E0408",
+            Code::ClauseNotForAction => "E0409",
             Code::UnusedDeclaration => "W0001",
             Code::PercentComparedWithPrice => "W0002",
         }
