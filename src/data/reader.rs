@@ -135,14 +135,14 @@ const ROLES: [(&str, &[&str]); 5] = [
     ("high", &["high", "h"]),
     ("low", &["low", "l"]),
     ("close", &["close", "c", "last", "price"]),
-    ("volume", &["volume", "vol", "v"]),
+    ("volume", &["volume", "vol", "v", "tickvol"]),
 ];
 const ROLE_ALIASES: [&str; 5] = [
     "open, o",
     "high, h",
     "low, l",
     "close, c, last, price",
-    "volume, vol, v",
+    "volume, vol, v, tickvol",
 ];
 
 /// The columns of a bar file.

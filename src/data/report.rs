@@ -201,7 +201,8 @@ pub fn format_duration(d: SignedDuration) -> String {
 }
 
 fn lines(v: &[u64], total: u64) -> String {
-    let mut s = v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let word = if total == 1 { "line " } else { "lines " };
+    let mut s = word.to_string() + &v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     if total > v.len() as u64 {
         s.push_str(", ...");
     }
@@ -265,7 +266,7 @@ impl fmt::Display for DataReport {
             self.duplicates.count,
             if self.duplicates.count > 0 {
                 format!(
-                    " (lines {})",
+                    " ({})",
                     lines(&self.duplicates.first_lines, self.duplicates.count)
                 )
             } else {
@@ -282,7 +283,7 @@ impl fmt::Display for DataReport {
                 if a.count > 0 {
                     writeln!(
                         f,
-                        "    {}: {} (lines {})",
+                        "    {}: {} ({})",
                         class.describe(),
                         a.count,
                         lines(&a.first_lines, a.count)
