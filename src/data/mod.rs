@@ -3,6 +3,26 @@
 
 use jiff::Timestamp;
 
+mod decimal;
+mod error;
+mod options;
+mod reader;
+mod report;
+mod series;
+mod stamp;
+
+pub use decimal::parse_decimal;
+pub use error::DataError;
+pub use options::{
+    DailyClose, OnBadRow, SeriesOptions, SourceOptions, SourceSpec, StampAt, parse_interval,
+    parse_zone,
+};
+pub use reader::{BarReader, CloseRule, LoadedBars, check_file, load_bars};
+pub use report::{
+    Anomaly, DataReport, GapSample, Occurrences, SAMPLE_LINES, SkippedRow, format_duration,
+};
+pub use series::{SeriesReader, load_series};
+
 /// One OHLCV bar. `time` is the bar's **open** instant in UTC; the bar covers
 /// `[time, time + interval)` and is known only at its close.
 ///

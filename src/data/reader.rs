@@ -1,0 +1,902 @@
+//! The streaming bar reader: CSV (or gzip CSV) in, validated [`ClosedBar`]s
+//! out, with a running [`DataReport`].
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use csv::ByteRecord;
+use flate2::read::MultiGzDecoder;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, civil};
+
+use super::decimal::parse_decimal;
+use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
+use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
+use super::stamp::{self, Resolved, Ymd};
+use super::{Bar, ClosedBar, DataError};
+
+/// How many rows the reader looks at to infer the interval.
+const INFER_ROWS: usize = 64;
+
+pub(crate) type CsvReader = csv::Reader<BufReader<Box<dyn Read>>>;
+
+/// Open a CSV or gzip CSV (detected by its magic bytes), detecting the
+/// delimiter (`,`, `;` or tab) from the first line.
+pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), DataError> {
+    let file = path.display().to_string();
+    let io = |source| DataError::Io {
+        file: file.clone(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let len = f.metadata().map(|m| m.len()).ok();
+    let mut magic = [0u8; 2];
+    let mut n = 0;
+    while n < 2 {
+        match f.read(&mut magic[n..]).map_err(io)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
+    let gz = n == 2 && magic == [0x1f, 0x8b];
+    let inner: Box<dyn Read> = if gz {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f)))
+    } else {
+        Box::new(f)
+    };
+    let mut buf = BufReader::with_capacity(1 << 16, inner);
+    let head = buf.fill_buf().map_err(io)?;
+    let delimiter = detect_delimiter(head);
+    let rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .comment(Some(b'#'))
+        .buffer_capacity(1 << 16)
+        .from_reader(buf);
+    Ok((file, rdr, if gz { None } else { len }))
+}
+
+/// The delimiter used most on the first line: `,`, `;` or tab (default `,`).
+fn detect_delimiter(head: &[u8]) -> u8 {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let count = |d: u8| line.iter().filter(|&&b| b == d).count();
+    let mut best = (b',', count(b','));
+    for d in [b';', b'\t'] {
+        let c = count(d);
+        if c > best.1 {
+            best = (d, c);
+        }
+    }
+    best.0
+}
+
+/// Convert a csv error into a data error.
+pub(crate) fn csv_error(file: &str, e: csv::Error) -> DataError {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => DataError::Io {
+            file: file.to_string(),
+            source,
+        },
+        other => DataError::Csv {
+            file: file.to_string(),
+            line,
+            message: format!("{other:?}"),
+        },
+    }
+}
+
+/// A header cell normalized for alias matching: trimmed, lower case, without
+/// a byte-order mark or MetaTrader's `<...>`.
+pub(crate) fn normalize(cell: &[u8]) -> String {
+    let s = String::from_utf8_lossy(cell);
+    let s = s.trim().trim_start_matches('\u{feff}').trim();
+    let s = s
+        .strip_prefix('<')
+        .and_then(|x| x.strip_suffix('>'))
+        .unwrap_or(s);
+    s.to_ascii_lowercase()
+}
+
+/// Where the time is: one column, or a date column and a time column.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TimeCols {
+    One(usize),
+    Split(usize, usize),
+}
+
+/// Find the time column(s) in normalized header cells.
+pub(crate) fn find_time(cells: &[String]) -> Option<TimeCols> {
+    let find = |name: &str| cells.iter().position(|c| c == name);
+    if let (Some(d), Some(t)) = (find("date"), find("time")) {
+        return Some(TimeCols::Split(d, t));
+    }
+    [
+        "timestamp",
+        "datetime",
+        "date_time",
+        "date time",
+        "date",
+        "time",
+    ]
+    .iter()
+    .find_map(|a| find(a))
+    .map(TimeCols::One)
+}
+
+pub(crate) const TIME_ALIASES: &str = "timestamp, time, date, datetime, or date + time";
+
+const ROLES: [(&str, &[&str]); 5] = [
+    ("open", &["open", "o"]),
+    ("high", &["high", "h"]),
+    ("low", &["low", "l"]),
+    ("close", &["close", "c", "last", "price"]),
+    ("volume", &["volume", "vol", "v", "tickvol"]),
+];
+const ROLE_ALIASES: [&str; 5] = [
+    "open, o",
+    "high, h",
+    "low, l",
+    "close, c, last, price",
+    "volume, vol, v, tickvol",
+];
+
+/// The columns of a bar file.
+#[derive(Clone, Debug)]
+struct Layout {
+    time: TimeCols,
+    prices: [usize; 4],
+    volume: Option<usize>,
+    /// Column names for messages, by column index.
+    names: Vec<String>,
+    time_name: String,
+}
+
+impl Layout {
+    fn from_header(file: &str, rec: &ByteRecord) -> Result<Layout, DataError> {
+        let cells: Vec<String> = rec.iter().map(normalize).collect();
+        let header = String::from_utf8_lossy(rec.as_slice()).into_owned();
+        let line = rec.position().map_or(1, |p| p.line());
+        let missing = |role, aliases| DataError::MissingColumn {
+            file: file.to_string(),
+            line,
+            role,
+            aliases,
+            header: rec
+                .iter()
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        let _ = header;
+        let time = find_time(&cells).ok_or_else(|| missing("time", TIME_ALIASES))?;
+        let mut cols = [None; 5];
+        for (i, (_, aliases)) in ROLES.iter().enumerate() {
+            cols[i] = aliases
+                .iter()
+                .find_map(|a| cells.iter().position(|c| c == a));
+        }
+        let mut prices = [0; 4];
+        for i in 0..4 {
+            prices[i] = cols[i].ok_or_else(|| missing(ROLES[i].0, ROLE_ALIASES[i]))?;
+        }
+        let names: Vec<String> = rec
+            .iter()
+            .map(|c| String::from_utf8_lossy(stamp::trim(c)).into_owned())
+            .collect();
+        let time_name = match time {
+            TimeCols::One(i) => names[i].clone(),
+            TimeCols::Split(d, t) => format!("{} {}", names[d], names[t]),
+        };
+        Ok(Layout {
+            time,
+            prices,
+            volume: cols[4],
+            names,
+            time_name,
+        })
+    }
+
+    /// A layout for a file without a header, if the first row looks like
+    /// `time,open,high,low,close[,volume]` or `date,time,open,...`.
+    fn headerless(rec: &ByteRecord) -> Option<Layout> {
+        let f0 = rec.get(0)?;
+        let split = matches!(stamp::parse_stamp(f0), Ok(stamp::Stamp::Date(_)))
+            && rec.get(1).is_some_and(stamp::is_time_of_day);
+        let (time, first_price) = if split {
+            (TimeCols::Split(0, 1), 2)
+        } else {
+            stamp::parse_stamp(f0).ok()?;
+            (TimeCols::One(0), 1)
+        };
+        let prices = [
+            first_price,
+            first_price + 1,
+            first_price + 2,
+            first_price + 3,
+        ];
+        for &p in &prices {
+            parse_decimal(stamp::trim(rec.get(p)?))?;
+        }
+        let volume = (rec.len() > first_price + 4).then_some(first_price + 4);
+        let mut names: Vec<String> = (0..rec.len()).map(|i| format!("field {}", i + 1)).collect();
+        let roles = ["open", "high", "low", "close", "volume"];
+        for (k, role) in roles.iter().enumerate() {
+            if let Some(n) = names.get_mut(first_price + k) {
+                *n = (*role).to_string();
+            }
+        }
+        let time_name = if split { "date time" } else { "time" }.to_string();
+        if split {
+            names[0] = "date".into();
+            names[1] = "time".into();
+        } else {
+            names[0] = "time".into();
+        }
+        Some(Layout {
+            time,
+            prices,
+            volume,
+            names,
+            time_name,
+        })
+    }
+}
+
+/// One accepted row, before its close is known.
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    line: u64,
+    /// The stamp instant (intraday) or the start of the trading date (daily).
+    time: Timestamp,
+    date: Option<Ymd>,
+    ohlcv: [f64; 5],
+}
+
+/// When a bar becomes known, given its open.
+#[derive(Clone, Debug)]
+pub enum CloseRule {
+    /// Intraday bars: known one interval after the open.
+    AfterInterval(SignedDuration),
+    /// Daily bars (opening at the start of their trading date in `zone`):
+    /// known at `daily_close` on that date, or at the end of the date.
+    Daily {
+        /// The source's zone.
+        zone: TimeZone,
+        /// The configured close, if any.
+        daily_close: Option<DailyClose>,
+    },
+}
+
+impl CloseRule {
+    /// The close instant of the bar opening at `open`; `None` only outside
+    /// the supported time range.
+    pub fn close_of(&self, open: Timestamp) -> Option<Timestamp> {
+        match self {
+            CloseRule::AfterInterval(iv) => open.checked_add(*iv).ok(),
+            CloseRule::Daily { zone, daily_close } => {
+                let d = zone.to_datetime(open).date();
+                let ymd = Ymd {
+                    y: d.year(),
+                    m: d.month(),
+                    d: d.day(),
+                };
+                daily_close_of(ymd, daily_close.as_ref(), zone, stamp::zone_is_utc(zone)).ok()
+            }
+        }
+    }
+}
+
+/// The close instant of the daily bar of `date`.
+fn daily_close_of(
+    date: Ymd,
+    close: Option<&DailyClose>,
+    zone: &TimeZone,
+    utc: bool,
+) -> Result<Timestamp, &'static str> {
+    match close {
+        Some(dc) => {
+            let zone = dc.zone.as_ref().unwrap_or(zone);
+            let dt = date.civil().to_datetime(dc.time);
+            zone.to_ambiguous_timestamp(dt)
+                .compatible()
+                .map_err(|_| "daily close out of range")
+        }
+        None if utc => Timestamp::from_second((date.day_number() + 1) * 86_400)
+            .map_err(|_| "date out of range"),
+        None => {
+            let next = date.civil().tomorrow().map_err(|_| "date out of range")?;
+            zone.to_ambiguous_timestamp(next.to_datetime(civil::Time::midnight()))
+                .compatible()
+                .map_err(|_| "date out of range")
+        }
+    }
+}
+
+/// A streaming reader of one bar file: yields each bar with its close
+/// instant, in file order, holding O(1) memory (a look-ahead of 64 rows to
+/// infer the interval). After the last bar, [`BarReader::report`] is the
+/// file's complete quality report.
+///
+/// The iterator ends after the first error (unless `on_bad_row: skip`, which
+/// skips and counts row errors instead).
+pub struct BarReader {
+    file: String,
+    rdr: CsvReader,
+    rec: ByteRecord,
+    layout: Layout,
+    opts: SourceOptions,
+    utc: bool,
+    first_data: Option<ByteRecord>,
+    /// Whether rows are dates, and the first row's line.
+    kind: Option<(bool, u64)>,
+    /// The last accepted row's time and line (order checks).
+    prev: Option<(Timestamp, u64)>,
+    pending: VecDeque<Row>,
+    resolved: bool,
+    eof: bool,
+    done: bool,
+    interval: Option<SignedDuration>,
+    /// The last emitted bar: open, close, day number.
+    last: Option<(Timestamp, Timestamp, i64)>,
+    file_len: Option<u64>,
+    report: DataReport,
+}
+
+impl BarReader {
+    /// Open a bar file (`.csv` or gzip) and read its header.
+    ///
+    /// # Errors
+    /// `Io` when it cannot be read, `Empty` for an empty file,
+    /// `MissingColumn` when the header lacks time, open, high, low or close.
+    pub fn open(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<BarReader, DataError> {
+        let (file, mut rdr, file_len) = open_csv(path.as_ref())?;
+        let mut rec = ByteRecord::new();
+        if !rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| csv_error(&file, e))?
+        {
+            return Err(DataError::Empty { file });
+        }
+        let (layout, first_data) = match Layout::from_header(&file, &rec) {
+            Ok(l) => (l, None),
+            Err(e) => match Layout::headerless(&rec) {
+                Some(l) => (l, Some(rec.clone())),
+                None => return Err(e),
+            },
+        };
+        let mut report = DataReport::new(file.clone(), opts.zone.clone());
+        report.interval_declared = opts.interval.is_some();
+        Ok(BarReader {
+            file,
+            rdr,
+            rec,
+            layout,
+            utc: stamp::zone_is_utc(&opts.zone),
+            opts: opts.clone(),
+            first_data,
+            kind: None,
+            prev: None,
+            pending: VecDeque::with_capacity(INFER_ROWS + 1),
+            resolved: false,
+            eof: false,
+            done: false,
+            interval: None,
+            last: None,
+            file_len,
+            report,
+        })
+    }
+
+    /// The report so far (complete once the iterator has returned `None`).
+    pub fn report(&self) -> &DataReport {
+        &self.report
+    }
+
+    /// The report, consuming the reader.
+    pub fn into_report(self) -> DataReport {
+        self.report
+    }
+
+    /// The close rule of this file's bars (known once the first bar is read).
+    pub fn close_rule(&self) -> CloseRule {
+        match self.kind {
+            Some((true, _)) => CloseRule::Daily {
+                zone: self.opts.zone.clone(),
+                daily_close: self.opts.daily_close.clone(),
+            },
+            _ => CloseRule::AfterInterval(self.interval.unwrap_or(SignedDuration::ZERO)),
+        }
+    }
+
+    /// A rough estimate of the number of rows (from the file size and the
+    /// bytes per row so far), for preallocation; `None` for gzip input.
+    pub fn estimated_rows(&self) -> Option<usize> {
+        let len = self.file_len?;
+        let read = self.rdr.position().byte();
+        let rows = self.report.rows + self.pending.len() as u64 + self.report.skipped;
+        if rows < 8 || read == 0 {
+            return None;
+        }
+        usize::try_from(len.saturating_mul(rows) / read + 16).ok()
+    }
+
+    fn field<'r>(&self, rec: &'r ByteRecord, i: usize, line: u64) -> Result<&'r [u8], DataError> {
+        rec.get(i).ok_or_else(|| DataError::ShortRow {
+            file: self.file.clone(),
+            line,
+            column: self.layout.names[i].clone(),
+            found: rec.len(),
+            needed: i + 1,
+        })
+    }
+
+    fn number(&self, rec: &ByteRecord, i: usize, line: u64) -> Result<Option<f64>, DataError> {
+        let raw = stamp::trim(self.field(rec, i, line)?);
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let text = || String::from_utf8_lossy(raw).into_owned();
+        let column = || self.layout.names[i].clone();
+        let v = parse_decimal(raw).ok_or_else(|| DataError::NotANumber {
+            file: self.file.clone(),
+            line,
+            column: column(),
+            text: text(),
+        })?;
+        if !v.is_finite() {
+            return Err(DataError::NotFinite {
+                file: self.file.clone(),
+                line,
+                column: column(),
+                text: text(),
+            });
+        }
+        Ok(Some(v))
+    }
+
+    fn time_text(&self, rec: &ByteRecord) -> String {
+        match self.layout.time {
+            TimeCols::One(i) => {
+                String::from_utf8_lossy(stamp::trim(rec.get(i).unwrap_or(b""))).into_owned()
+            }
+            TimeCols::Split(d, t) => format!(
+                "{} {}",
+                String::from_utf8_lossy(stamp::trim(rec.get(d).unwrap_or(b""))),
+                String::from_utf8_lossy(stamp::trim(rec.get(t).unwrap_or(b"")))
+            ),
+        }
+    }
+
+    fn parse_row(&self, rec: &ByteRecord) -> Result<Row, DataError> {
+        let line = rec.position().map_or(0, |p| p.line());
+        let stamp = match self.layout.time {
+            TimeCols::One(i) => stamp::parse_stamp(self.field(rec, i, line)?),
+            TimeCols::Split(d, t) => {
+                stamp::parse_date_time(self.field(rec, d, line)?, self.field(rec, t, line)?)
+            }
+        };
+        let resolved = stamp
+            .and_then(|s| stamp::resolve(s, &self.opts.zone, self.utc))
+            .map_err(|reason| DataError::BadTime {
+                file: self.file.clone(),
+                line,
+                column: self.layout.time_name.clone(),
+                text: self.time_text(rec),
+                reason: reason.to_string(),
+            })?;
+        let (time, date) = match resolved {
+            Resolved::Instant(t) => (t, None),
+            Resolved::Date(d) => {
+                let t = stamp::start_of_date(d, &self.opts.zone, self.utc).map_err(|reason| {
+                    DataError::BadTime {
+                        file: self.file.clone(),
+                        line,
+                        column: self.layout.time_name.clone(),
+                        text: self.time_text(rec),
+                        reason: reason.to_string(),
+                    }
+                })?;
+                (t, Some(d))
+            }
+        };
+        if let Some((daily, first_line)) = self.kind
+            && daily != date.is_some()
+        {
+            let what = |d: bool| if d { "a date only" } else { "a date and time" };
+            return Err(DataError::MixedTimes {
+                file: self.file.clone(),
+                line,
+                column: self.layout.time_name.clone(),
+                text: self.time_text(rec),
+                found: what(date.is_some()),
+                expected: what(daily),
+                first_line,
+            });
+        }
+        let mut ohlcv = [0.0; 5];
+        for (k, &i) in self.layout.prices.iter().enumerate() {
+            let v = self
+                .number(rec, i, line)?
+                .ok_or_else(|| DataError::EmptyValue {
+                    file: self.file.clone(),
+                    line,
+                    column: self.layout.names[i].clone(),
+                })?;
+            if v <= 0.0 {
+                return Err(DataError::NotPositive {
+                    file: self.file.clone(),
+                    line,
+                    column: self.layout.names[i].clone(),
+                    text: String::from_utf8_lossy(stamp::trim(&rec[i])).into_owned(),
+                });
+            }
+            ohlcv[k] = v;
+        }
+        ohlcv[4] = match self.layout.volume {
+            Some(i) if i < rec.len() => match self.number(rec, i, line)? {
+                Some(v) if v < 0.0 => {
+                    return Err(DataError::NegativeVolume {
+                        file: self.file.clone(),
+                        line,
+                        column: self.layout.names[i].clone(),
+                        text: String::from_utf8_lossy(stamp::trim(&rec[i])).into_owned(),
+                    });
+                }
+                Some(v) => v,
+                None => f64::NAN,
+            },
+            _ => f64::NAN,
+        };
+        if let Some((prev, prev_line)) = self.prev {
+            if time == prev {
+                return Err(DataError::Duplicate {
+                    file: self.file.clone(),
+                    line,
+                    text: self.time_text(rec),
+                    first_line: prev_line,
+                });
+            }
+            if time < prev {
+                let previous = if date.is_some() {
+                    self.opts.zone.to_datetime(prev).date().to_string()
+                } else {
+                    prev.to_string()
+                };
+                return Err(DataError::OutOfOrder {
+                    file: self.file.clone(),
+                    line,
+                    text: self.time_text(rec),
+                    previous_line: prev_line,
+                    previous,
+                });
+            }
+        }
+        Ok(Row {
+            line,
+            time,
+            date,
+            ohlcv,
+        })
+    }
+
+    /// Read the next accepted row (skipping bad rows when asked).
+    fn read_row(&mut self) -> Option<Result<Row, DataError>> {
+        loop {
+            let result = if let Some(rec) = self.first_data.take() {
+                self.parse_row(&rec)
+            } else {
+                match self.rdr.read_byte_record(&mut self.rec) {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(e) => return Some(Err(csv_error(&self.file, e))),
+                }
+                // A record of one empty field is a blank line.
+                if self.rec.len() == 1 && stamp::trim(&self.rec[0]).is_empty() {
+                    continue;
+                }
+                self.parse_row(&self.rec)
+            };
+            match result {
+                Ok(row) => {
+                    self.prev = Some((row.time, row.line));
+                    if self.kind.is_none() {
+                        self.kind = Some((row.date.is_some(), row.line));
+                        self.report.daily = row.date.is_some();
+                    }
+                    return Some(Ok(row));
+                }
+                Err(e) if self.opts.on_bad_row == OnBadRow::Skip && e.is_row_error() => {
+                    let line = e.line().unwrap_or(0);
+                    if matches!(e, DataError::Duplicate { .. }) {
+                        self.report.duplicates.add(line);
+                    }
+                    self.report.skipped += 1;
+                    if self.report.first_skipped.len() < SAMPLE_LINES {
+                        self.report.first_skipped.push(SkippedRow {
+                            line,
+                            error: e.to_string(),
+                        });
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// Decide the interval from the buffered rows.
+    fn resolve_interval(&mut self) -> Result<(), DataError> {
+        self.resolved = true;
+        let daily = matches!(self.kind, Some((true, _)));
+        if let Some(iv) = self.opts.interval {
+            self.interval = Some(iv);
+        } else {
+            let mut spacings: Vec<i64> = self
+                .pending
+                .iter()
+                .zip(self.pending.iter().skip(1))
+                .map(|(a, b)| match (a.date, b.date) {
+                    (Some(x), Some(y)) => (y.day_number() - x.day_number()) * 86_400,
+                    _ => b.time.as_second() - a.time.as_second(),
+                })
+                .filter(|&s| s > 0)
+                .collect();
+            spacings.sort_unstable();
+            let mut best: Option<(i64, usize)> = None;
+            let mut i = 0;
+            while i < spacings.len() {
+                let j = spacings[i..]
+                    .iter()
+                    .take_while(|&&s| s == spacings[i])
+                    .count();
+                if best.is_none_or(|(_, n)| j > n) {
+                    best = Some((spacings[i], j));
+                }
+                i += j;
+            }
+            self.interval = match best {
+                Some((s, _)) => Some(SignedDuration::from_secs(s)),
+                None if daily => Some(SignedDuration::from_hours(24)),
+                None if self.pending.is_empty() => None,
+                None => {
+                    return Err(DataError::NoInterval {
+                        file: self.file.clone(),
+                    });
+                }
+            };
+        }
+        self.report.interval = self.interval;
+        Ok(())
+    }
+
+    fn emit(&mut self, row: Row) -> Result<ClosedBar, DataError> {
+        let line = row.line;
+        let out_of_range = |reason: &str| DataError::BadTime {
+            file: self.file.clone(),
+            line,
+            column: self.layout.time_name.clone(),
+            text: row.time.to_string(),
+            reason: reason.to_string(),
+        };
+        let iv = self.interval.unwrap_or(SignedDuration::ZERO);
+        let (open, close, day) = match row.date {
+            Some(d) => {
+                let close =
+                    daily_close_of(d, self.opts.daily_close.as_ref(), &self.opts.zone, self.utc)
+                        .map_err(out_of_range)?;
+                (row.time, close, d.day_number())
+            }
+            None => match self.opts.stamp {
+                StampAt::Open => (
+                    row.time,
+                    row.time
+                        .checked_add(iv)
+                        .map_err(|_| out_of_range("close out of range"))?,
+                    0,
+                ),
+                StampAt::Close => (
+                    row.time
+                        .checked_sub(iv)
+                        .map_err(|_| out_of_range("open out of range"))?,
+                    row.time,
+                    0,
+                ),
+            },
+        };
+        let [o, h, l, c, v] = row.ohlcv;
+        let r = &mut self.report;
+        if h < o.max(c) {
+            r.add_anomaly(Anomaly::AboveHigh, line);
+        }
+        if l > o.min(c) {
+            r.add_anomaly(Anomaly::BelowLow, line);
+        }
+        if h < l {
+            r.add_anomaly(Anomaly::HighBelowLow, line);
+        }
+        if v == 0.0 {
+            r.add_anomaly(Anomaly::ZeroVolume, line);
+        } else if v.is_nan() {
+            r.no_volume += 1;
+        }
+        if o == h && h == l && l == c {
+            r.add_anomaly(Anomaly::FlatBar, line);
+        }
+        if let Some((prev_open, prev_close, prev_day)) = self.last {
+            let gap = if row.date.is_some() {
+                let k = (iv.as_secs() / 86_400).max(1);
+                let s = day - prev_day;
+                if s > k {
+                    let weekend = k == 1 && (prev_day + 1..day).all(stamp::is_weekend);
+                    Some((SignedDuration::from_hours(24 * (s - k)), weekend))
+                } else {
+                    None
+                }
+            } else {
+                if open < prev_close {
+                    r.add_anomaly(Anomaly::Overlap, line);
+                }
+                let missing = open.duration_since(prev_close);
+                if missing > SignedDuration::ZERO {
+                    let from = prev_close.as_second().div_euclid(86_400);
+                    let to = (open.as_second() - 1).div_euclid(86_400);
+                    let weekend = missing <= SignedDuration::from_hours(72)
+                        && (from..=to).any(stamp::is_weekend);
+                    Some((missing, weekend))
+                } else {
+                    None
+                }
+            };
+            match gap {
+                Some((_, true)) => r.weekend_breaks += 1,
+                Some((missing, false)) => {
+                    r.gaps += 1;
+                    if r.largest_gap.is_none_or(|g| missing > g) {
+                        r.largest_gap = Some(missing);
+                    }
+                    if r.first_gaps.len() < SAMPLE_LINES {
+                        r.first_gaps.push(GapSample {
+                            line,
+                            after: prev_open,
+                            before: open,
+                            missing,
+                        });
+                    }
+                }
+                None => {}
+            }
+        }
+        r.rows += 1;
+        if r.first.is_none() {
+            r.first = Some(open);
+        }
+        r.last = Some(open);
+        self.last = Some((open, close, day));
+        Ok(ClosedBar {
+            bar: Bar {
+                time: open,
+                open: o,
+                high: h,
+                low: l,
+                close: c,
+                volume: v,
+            },
+            close,
+        })
+    }
+
+    fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
+        loop {
+            if self.resolved {
+                if let Some(row) = self.pending.pop_front() {
+                    return Some(self.emit(row));
+                }
+                if self.eof {
+                    return None;
+                }
+                return match self.read_row() {
+                    None => {
+                        self.eof = true;
+                        None
+                    }
+                    Some(Ok(row)) => Some(self.emit(row)),
+                    Some(Err(e)) => Some(Err(e)),
+                };
+            }
+            match self.read_row() {
+                None => {
+                    self.eof = true;
+                    if let Err(e) = self.resolve_interval() {
+                        return Some(Err(e));
+                    }
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(row)) => {
+                    self.pending.push_back(row);
+                    if self.pending.len() > INFER_ROWS
+                        && let Err(e) = self.resolve_interval()
+                    {
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for BarReader {
+    type Item = Result<ClosedBar, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.step();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+        }
+        item
+    }
+}
+
+/// The bars of one file, held in memory, with the file's report.
+#[derive(Clone, Debug)]
+pub struct LoadedBars {
+    /// The bars in file order (56 bytes each).
+    pub bars: Vec<Bar>,
+    /// When each bar becomes known.
+    pub close: CloseRule,
+    /// The quality report.
+    pub report: DataReport,
+}
+
+impl LoadedBars {
+    /// The bars with their close instants, in order.
+    pub fn closed(&self) -> impl Iterator<Item = ClosedBar> + '_ {
+        self.bars.iter().filter_map(|b| {
+            Some(ClosedBar {
+                bar: *b,
+                close: self.close.close_of(b.time)?,
+            })
+        })
+    }
+}
+
+/// Read a whole bar file into memory, validated, with its report.
+///
+/// # Errors
+/// The first structural [`DataError`] (unless `on_bad_row: skip`).
+pub fn load_bars(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<LoadedBars, DataError> {
+    let mut reader = BarReader::open(path, opts)?;
+    let mut bars = Vec::new();
+    if let Some(first) = reader.next() {
+        bars.reserve(reader.estimated_rows().unwrap_or(1024));
+        bars.push(first?.bar);
+    }
+    for item in &mut reader {
+        bars.push(item?.bar);
+    }
+    bars.shrink_to_fit();
+    Ok(LoadedBars {
+        bars,
+        close: reader.close_rule(),
+        report: reader.into_report(),
+    })
+}
+
+/// Read a bar file through to the end without holding its bars, and report
+/// on its quality.
+///
+/// # Errors
+/// The first structural [`DataError`] (unless `on_bad_row: skip`).
+pub fn check_file(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<DataReport, DataError> {
+    let mut reader = BarReader::open(path, opts)?;
+    for item in &mut reader {
+        item?;
+    }
+    Ok(reader.into_report())
+}
