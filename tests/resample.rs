@@ -486,3 +486,44 @@ fn real_usdjpy_hourly_to_fx_four_hours() {
     let median = diffs[diffs.len() / 2];
     assert!(median < 0.02, "median |close diff| = {median}");
 }
+
+#[test]
+fn close_due_and_the_iterator_adapter_agree_with_push() {
+    use playbook::resample::{Resampled, ResampledError};
+    // Bucket 00:00-04:00 misses its last hour.
+    let mut bars = hours("2024-07-15T00:00:00Z", "2024-07-15T03:00:00Z");
+    bars.extend(hours("2024-07-15T04:00:00Z", "2024-07-15T06:00:00Z"));
+    let by_push: Vec<ClosedBar> = {
+        let mut r = Resampler::new(Interval::Minutes(240), DayStart::utc());
+        run(&mut r, &bars).into_iter().map(|(_, b)| b).collect()
+    };
+    assert_eq!(by_push.len(), 1);
+    // Live: the clock reaching 04:00 completes it without the next bar.
+    let mut r = Resampler::new(Interval::Minutes(240), DayStart::utc());
+    for b in &bars[..3] {
+        assert!(r.push(*b).unwrap().is_empty());
+    }
+    assert_eq!(r.pending_end(), Some(ts("2024-07-15T04:00:00Z")));
+    assert_eq!(r.close_due(ts("2024-07-15T03:59:59Z")), None);
+    assert_eq!(r.close_due(ts("2024-07-15T04:00:00Z")), Some(by_push[0]));
+    assert!(r.push(bars[3]).unwrap().is_empty());
+    // The adapter yields the same bars; errors are tagged by origin.
+    let adapted: Vec<ClosedBar> = Resampled::new(
+        bars.iter().map(|b| Ok::<_, String>(*b)),
+        Resampler::new(Interval::Minutes(240), DayStart::utc()),
+    )
+    .map(Result::unwrap)
+    .collect();
+    assert_eq!(adapted, by_push);
+    let failing = bars
+        .iter()
+        .take(2)
+        .map(|b| Ok(*b))
+        .chain(std::iter::once(Err("line 3: bad high".to_string())));
+    let mut it = Resampled::new(failing, Resampler::new(Interval::Day, DayStart::utc()));
+    assert_eq!(
+        it.next(),
+        Some(Err(ResampledError::Source("line 3: bad high".into())))
+    );
+    assert_eq!(it.next(), None);
+}
