@@ -617,7 +617,7 @@ mod properties {
             let mut last: Option<ClosedBar> = None;
             for g in gaps {
                 // Mostly consecutive hours, sometimes a gap of a few hours.
-                t += HOUR * i32::from(if g == 0 { 3 } else { 1 });
+                t += HOUR * if g == 0 { 3 } else { 1 };
                 let mut b = hourly(t);
                 b.bar.volume = 1.0;
                 pushed += 1.0;
