@@ -397,3 +397,30 @@ fn resampled_source_is_visible_only_from_its_bucket_end() {
         ref other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn source_sets_and_source_limit() {
+    let many: Vec<SourceInfo> = (0..300)
+        .map(|i| SourceInfo::bars(format!("s{i}")))
+        .collect();
+    assert_eq!(
+        Clock::new(many).unwrap_err(),
+        ClockError::TooManySources(300)
+    );
+    // Indices beyond the first word come out in order.
+    let infos: Vec<SourceInfo> = (0..200)
+        .map(|i| SourceInfo::bars(format!("s{i}")))
+        .collect();
+    let mut clock = Clock::new(infos).unwrap();
+    for i in [199, 64, 3, 130] {
+        assert_eq!(clock.push(i, fx()[0]).unwrap(), None);
+    }
+    let tick = clock.flush().unwrap();
+    assert_eq!(
+        tick.updated.iter().collect::<Vec<_>>(),
+        vec![3, 64, 130, 199]
+    );
+    assert_eq!(tick.updated.len(), 4);
+    assert!(tick.updated.contains(130) && !tick.updated.contains(131));
+    assert_eq!(clock.source(64).unwrap().name, "s64");
+}
