@@ -24,6 +24,8 @@
 //! [`Clock::value`], [`Clock::age`]) describe exactly that tick until the
 //! next call that advances the clock.
 
+use std::convert::Infallible;
+
 use jiff::{SignedDuration, Timestamp};
 
 use crate::data::{ClosedBar, SeriesPoint};
@@ -106,9 +108,15 @@ impl SourceSet {
     /// The indices in increasing (source) order.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         self.0.iter().enumerate().flat_map(|(w, &bits)| {
-            (0..64)
-                .filter(move |b| bits & (1 << b) != 0)
-                .map(move |b| w * 64 + b)
+            let mut rest = bits;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let b = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                Some(w * 64 + b)
+            })
         })
     }
 }
@@ -181,6 +189,51 @@ pub enum ClockError<E> {
     TooManySources(usize),
 }
 
+impl ClockError<Infallible> {
+    /// The same error in a clock whose sources fail with `E` (the clock's
+    /// own errors never hold a source error).
+    pub fn widen<E>(self) -> ClockError<E> {
+        match self {
+            ClockError::Source { error, .. } => match error {},
+            ClockError::OutOfOrder {
+                index,
+                name,
+                previous,
+                got,
+            } => ClockError::OutOfOrder {
+                index,
+                name,
+                previous,
+                got,
+            },
+            ClockError::Late {
+                index,
+                name,
+                tick,
+                got,
+            } => ClockError::Late {
+                index,
+                name,
+                tick,
+                got,
+            },
+            ClockError::WrongKind {
+                index,
+                name,
+                expected,
+                got,
+            } => ClockError::WrongKind {
+                index,
+                name,
+                expected,
+                got,
+            },
+            ClockError::UnknownSource(i) => ClockError::UnknownSource(i),
+            ClockError::TooManySources(n) => ClockError::TooManySources(n),
+        }
+    }
+}
+
 /// A declared source: its name (for errors) and kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceInfo {
@@ -239,7 +292,7 @@ impl Clock {
     ///
     /// # Errors
     /// [`ClockError::TooManySources`] beyond [`MAX_SOURCES`].
-    pub fn new<E>(sources: Vec<SourceInfo>) -> Result<Clock, ClockError<E>> {
+    pub fn new(sources: Vec<SourceInfo>) -> Result<Clock, ClockError<Infallible>> {
         if sources.len() > MAX_SOURCES {
             return Err(ClockError::TooManySources(sources.len()));
         }
@@ -324,7 +377,7 @@ impl Clock {
     }
 
     /// Checks index, kind and per-source order; records the event's time.
-    fn admit<E>(&mut self, i: usize, event: &Event) -> Result<(), ClockError<E>> {
+    fn admit(&mut self, i: usize, event: &Event) -> Result<(), ClockError<Infallible>> {
         let slot = self.slots.get(i).ok_or(ClockError::UnknownSource(i))?;
         if slot.info.kind != event.kind() {
             return Err(ClockError::WrongKind {
@@ -420,11 +473,11 @@ impl Clock {
     /// [`ClockError::OutOfOrder`] (not after the source's previous event),
     /// [`ClockError::Late`] (before the clock's current time). A rejected
     /// event is not applied.
-    pub fn push<E>(
+    pub fn push(
         &mut self,
         i: usize,
         event: impl Into<Event>,
-    ) -> Result<Option<Tick>, ClockError<E>> {
+    ) -> Result<Option<Tick>, ClockError<Infallible>> {
         let event = event.into();
         self.settle();
         self.admit(i, &event)?;
@@ -468,7 +521,7 @@ where
     pub fn new(sources: Vec<(SourceInfo, I)>) -> Result<Merge<I>, ClockError<E>> {
         let (infos, iters): (Vec<_>, Vec<_>) = sources.into_iter().unzip();
         Ok(Merge {
-            clock: Clock::new(infos)?,
+            clock: Clock::new(infos).map_err(ClockError::widen)?,
             inputs: iters
                 .into_iter()
                 .map(|iter| Input {
@@ -545,7 +598,7 @@ where
             match self.clock.push(i, event) {
                 Ok(Some(tick)) => return Some(Ok(tick)),
                 Ok(None) => {}
-                Err(e) => return self.fail(e),
+                Err(e) => return self.fail(e.widen()),
             }
         }
     }

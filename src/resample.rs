@@ -408,3 +408,94 @@ impl Resampler {
     /// report it.
     pub fn finish(self) {}
 }
+
+impl Resampler {
+    /// The end of the bucket being built, if any: the instant after which
+    /// [`Resampler::close_due`] completes it (for live drivers' timers).
+    pub fn pending_end(&self) -> Option<Timestamp> {
+        self.current.map(|b| b.end)
+    }
+
+    /// Live mode: completes the bucket being built when the clock has reached
+    /// its end (`now >= end`), without waiting for a bar of a later bucket.
+    /// Gives the same bar that the next bar's arrival would have emitted.
+    pub fn close_due(&mut self, now: Timestamp) -> Option<ClosedBar> {
+        let b = self.current?;
+        let done = b.completed();
+        if now < done.close {
+            return None;
+        }
+        self.current = None;
+        self.emitted_until = Some(done.close);
+        Some(done)
+    }
+}
+
+/// Why a [`Resampled`] stream failed: its source's error or a resampling one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResampledError<E> {
+    /// The native source failed.
+    #[error(transparent)]
+    Source(E),
+    /// The native bars could not be resampled.
+    #[error(transparent)]
+    Resample(ResampleError),
+}
+
+/// An iterator adapter: native bars in, completed resampled bars out (the
+/// form a `symbol x = Y @ 4h` source takes in the clock). Holds at most one
+/// bucket and one ready bar.
+pub struct Resampled<I> {
+    inner: I,
+    resampler: Resampler,
+    ready: Emitted,
+    failed: bool,
+}
+
+impl<I> Resampled<I> {
+    /// Resamples `inner` with `resampler`.
+    pub fn new(inner: I, resampler: Resampler) -> Resampled<I> {
+        Resampled {
+            inner,
+            resampler,
+            ready: Emitted::default(),
+            failed: false,
+        }
+    }
+
+    /// The resampler (e.g. to read the partial bucket at the end).
+    pub fn resampler(&self) -> &Resampler {
+        &self.resampler
+    }
+}
+
+impl<I, E> Iterator for Resampled<I>
+where
+    I: Iterator<Item = Result<ClosedBar, E>>,
+{
+    type Item = Result<ClosedBar, ResampledError<E>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(bar) = self.ready.next() {
+                return Some(Ok(bar));
+            }
+            if self.failed {
+                return None;
+            }
+            match self.inner.next()? {
+                Ok(bar) => match self.resampler.push(bar) {
+                    Ok(emitted) => self.ready = emitted,
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(ResampledError::Resample(e)));
+                    }
+                },
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(ResampledError::Source(e)));
+                }
+            }
+        }
+    }
+}

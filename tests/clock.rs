@@ -231,10 +231,10 @@ fn pull_and_push_give_identical_ticks() {
         .flat_map(|(i, v)| v.into_iter().map(move |e| (i, e)))
         .collect();
     all.sort_by_key(|(i, e)| (e.time(), std::cmp::Reverse(*i)));
-    let mut clock = Clock::new::<String>(infos()).unwrap();
+    let mut clock = Clock::new(infos()).unwrap();
     let mut pushed = Vec::new();
     for (i, e) in all {
-        if let Some(tick) = clock.push::<String>(i, e).unwrap() {
+        if let Some(tick) = clock.push(i, e).unwrap() {
             pushed.push(seen(&clock, tick));
         }
     }
@@ -299,11 +299,11 @@ fn out_of_order_and_late_events_are_errors() {
         })
     );
 
-    let mut clock = Clock::new::<String>(infos()).unwrap();
-    clock.push::<String>(0, fx()[1]).unwrap();
+    let mut clock = Clock::new(infos()).unwrap();
+    clock.push(0, fx()[1]).unwrap();
     assert_eq!(clock.flush().map(|t| t.time), Some(at("02:00")));
     // ES's 01:00 bar arrives after the 02:00 tick was returned.
-    let late = clock.push::<String>(1, futures()[0]).unwrap_err();
+    let late = clock.push(1, futures()[0]).unwrap_err();
     assert_eq!(
         late,
         ClockError::Late {
@@ -313,17 +313,14 @@ fn out_of_order_and_late_events_are_errors() {
             got: at("01:00"),
         }
     );
-    let wrong = clock.push::<String>(3, fx()[5]).unwrap_err();
+    let wrong = clock.push(3, fx()[5]).unwrap_err();
     assert!(
         matches!(wrong, ClockError::WrongKind { index: 3, .. }),
         "{wrong:?}"
     );
-    assert_eq!(
-        clock.push::<String>(9, fx()[5]),
-        Err(ClockError::UnknownSource(9))
-    );
+    assert_eq!(clock.push(9, fx()[5]), Err(ClockError::UnknownSource(9)));
     // The clock still works after rejected events.
-    assert_eq!(clock.push::<String>(0, fx()[2]).unwrap(), None);
+    assert_eq!(clock.push(0, fx()[2]).unwrap(), None);
     assert_eq!(clock.flush().map(|t| t.time), Some(at("03:00")));
 }
 
@@ -362,4 +359,68 @@ fn a_million_bars_stream_in_constant_memory() {
     assert_eq!(both, (N / 1440) as u64);
     assert!(max_buffered <= 2 * 2 + 1, "buffered {max_buffered}");
     assert_eq!(merge.clock().bar(0).unwrap().bar.close, 999.0);
+}
+
+#[test]
+fn resampled_source_is_visible_only_from_its_bucket_end() {
+    use playbook::resample::{DayStart, Interval, Resampled, Resampler};
+    let four_hours = Resampled::new(
+        fx().into_iter().map(Ok::<_, String>),
+        Resampler::new(Interval::Minutes(240), DayStart::utc()),
+    )
+    .map(|r| r.map(Event::from).map_err(|e| e.to_string()));
+    let sources: Vec<(SourceInfo, Source)> = vec![
+        (
+            SourceInfo::bars("usdjpy"),
+            Box::new(fx().into_iter().map(|b| Ok(Event::from(b)))),
+        ),
+        (SourceInfo::bars("usdjpy@4h"), Box::new(four_hours)),
+    ];
+    let ticks = pull(sources);
+    let rendered = render(&ticks);
+    assert_eq!(rendered[2], "2024-08-05T03:00:00Z [0]");
+    assert_eq!(rendered[3], "2024-08-05T04:00:00Z [0,1]");
+    assert_eq!(rendered[7], "2024-08-05T08:00:00Z [0,1]");
+    assert_eq!(
+        ticks.len(),
+        10,
+        "the partial 08:00-12:00 bucket never appears"
+    );
+    for s in &ticks[..3] {
+        assert_eq!(s.state[1], None);
+    }
+    match ticks[3].state[1] {
+        Some(Event::Bar(b)) => {
+            assert_eq!((b.bar.time, b.close), (at("00:00"), at("04:00")));
+            assert_eq!((b.bar.open, b.bar.close), (140.0, 143.0));
+        }
+        ref other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn source_sets_and_source_limit() {
+    let many: Vec<SourceInfo> = (0..300)
+        .map(|i| SourceInfo::bars(format!("s{i}")))
+        .collect();
+    assert_eq!(
+        Clock::new(many).unwrap_err(),
+        ClockError::TooManySources(300)
+    );
+    // Indices beyond the first word come out in order.
+    let infos: Vec<SourceInfo> = (0..200)
+        .map(|i| SourceInfo::bars(format!("s{i}")))
+        .collect();
+    let mut clock = Clock::new(infos).unwrap();
+    for i in [199, 64, 3, 130] {
+        assert_eq!(clock.push(i, fx()[0]).unwrap(), None);
+    }
+    let tick = clock.flush().unwrap();
+    assert_eq!(
+        tick.updated.iter().collect::<Vec<_>>(),
+        vec![3, 64, 130, 199]
+    );
+    assert_eq!(tick.updated.len(), 4);
+    assert!(tick.updated.contains(130) && !tick.updated.contains(131));
+    assert_eq!(clock.source(64).unwrap().name, "s64");
 }

@@ -486,3 +486,152 @@ fn real_usdjpy_hourly_to_fx_four_hours() {
     let median = diffs[diffs.len() / 2];
     assert!(median < 0.02, "median |close diff| = {median}");
 }
+
+#[test]
+fn close_due_and_the_iterator_adapter_agree_with_push() {
+    use playbook::resample::{Resampled, ResampledError};
+    // Bucket 00:00-04:00 misses its last hour.
+    let mut bars = hours("2024-07-15T00:00:00Z", "2024-07-15T03:00:00Z");
+    bars.extend(hours("2024-07-15T04:00:00Z", "2024-07-15T06:00:00Z"));
+    let by_push: Vec<ClosedBar> = {
+        let mut r = Resampler::new(Interval::Minutes(240), DayStart::utc());
+        run(&mut r, &bars).into_iter().map(|(_, b)| b).collect()
+    };
+    assert_eq!(by_push.len(), 1);
+    // Live: the clock reaching 04:00 completes it without the next bar.
+    let mut r = Resampler::new(Interval::Minutes(240), DayStart::utc());
+    for b in &bars[..3] {
+        assert!(r.push(*b).unwrap().is_empty());
+    }
+    assert_eq!(r.pending_end(), Some(ts("2024-07-15T04:00:00Z")));
+    assert_eq!(r.close_due(ts("2024-07-15T03:59:59Z")), None);
+    assert_eq!(r.close_due(ts("2024-07-15T04:00:00Z")), Some(by_push[0]));
+    assert!(r.push(bars[3]).unwrap().is_empty());
+    // The adapter yields the same bars; errors are tagged by origin.
+    let adapted: Vec<ClosedBar> = Resampled::new(
+        bars.iter().map(|b| Ok::<_, String>(*b)),
+        Resampler::new(Interval::Minutes(240), DayStart::utc()),
+    )
+    .map(Result::unwrap)
+    .collect();
+    assert_eq!(adapted, by_push);
+    let failing = bars
+        .iter()
+        .take(2)
+        .map(|b| Ok(*b))
+        .chain(std::iter::once(Err("line 3: bad high".to_string())));
+    let mut it = Resampled::new(failing, Resampler::new(Interval::Day, DayStart::utc()));
+    assert_eq!(
+        it.next(),
+        Some(Err(ResampledError::Source("line 3: bad high".into())))
+    );
+    assert_eq!(it.next(), None);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ZONES: [&str; 6] = [
+        "UTC",
+        "America/New_York",
+        "Europe/London",
+        "Australia/Lord_Howe", // 30-minute DST shift
+        "America/Santiago",    // DST changes at midnight
+        "Asia/Tokyo",
+    ];
+    const MINUTES: [u32; 8] = [1, 15, 30, 45, 60, 90, 240, 720];
+
+    fn interval(i: usize) -> Interval {
+        match i {
+            8 => Interval::Day,
+            9 => Interval::Week,
+            i => Interval::Minutes(MINUTES[i]),
+        }
+    }
+
+    proptest! {
+        /// Buckets contain their instant, are contiguous (the next bucket
+        /// starts where this one ends) and never empty, in every zone and
+        /// across DST gaps and folds.
+        #[test]
+        fn buckets_tile_time(
+            zone in 0..ZONES.len(),
+            hour in 0i8..24,
+            minute in prop::sample::select(vec![0i8, 30]),
+            which in 0usize..10,
+            transition in 0usize..4,
+            // Within two days of a DST transition (of 2024/2025).
+            offset in -172_800i64..172_800,
+        ) {
+            let tz = TimeZone::get(ZONES[zone]).unwrap();
+            let base = ts("2024-01-01T00:00:00Z");
+            let near = tz
+                .following(base)
+                .nth(transition)
+                .map_or(base, |tr| tr.timestamp());
+            let anchor = DayStart {
+                time: time(hour, minute, 0, 0),
+                zone: tz,
+            };
+            let iv = interval(which);
+            let t = near + SignedDuration::from_secs(offset);
+            let (s, e) = anchor.bucket(iv, t).unwrap();
+            prop_assert!(s <= t && t < e, "{t} not in [{s}, {e})");
+            let (s2, _) = anchor.bucket(iv, e).unwrap();
+            prop_assert_eq!(s2, e, "next bucket of [{}, {}) starts at {}", s, e, s2);
+            let before = s - SignedDuration::from_secs(1);
+            let (_, e0) = anchor.bucket(iv, before).unwrap();
+            prop_assert_eq!(e0, s, "previous bucket of [{}, {}) ends at {}", s, e, e0);
+            // Lengths stay within a DST shift of the nominal length.
+            let nominal = match iv {
+                Interval::Minutes(n) => SignedDuration::from_mins(i64::from(n)),
+                Interval::Day => SignedDuration::from_hours(24),
+                Interval::Week => SignedDuration::from_hours(168),
+            };
+            let len = e.duration_since(s);
+            prop_assert!(
+                (len - nominal).abs() <= SignedDuration::from_hours(1),
+                "[{s}, {e}) lasts {len:#}"
+            );
+        }
+
+        /// Pushing hourly bars in order emits each native bar's data exactly
+        /// once, in increasing buckets, never before the data is known (an
+        /// hourly bar crossing a bucket boundary, e.g. with 90-minute buckets
+        /// or Lord Howe's half-hour offset, delays its bucket's close).
+        #[test]
+        fn resampling_preserves_every_bar(
+            zone in 0..ZONES.len(),
+            which in 0usize..10,
+            start in 1_704_067_200i64..1_767_225_600,
+            gaps in prop::collection::vec(0u8..5, 1..400),
+        ) {
+            let anchor = DayStart {
+                time: time(17, 0, 0, 0),
+                zone: TimeZone::get(ZONES[zone]).unwrap(),
+            };
+            let mut r = Resampler::new(interval(which), anchor);
+            let mut t = Timestamp::from_second(start - start % 3600).unwrap();
+            let (mut pushed, mut emitted) = (0.0, 0.0);
+            let mut last: Option<ClosedBar> = None;
+            for g in gaps {
+                // Mostly consecutive hours, sometimes a gap of a few hours.
+                t += HOUR * if g == 0 { 3 } else { 1 };
+                let mut b = hourly(t);
+                b.bar.volume = 1.0;
+                pushed += 1.0;
+                for e in r.push(b).unwrap() {
+                    prop_assert!(e.close <= b.close, "emitted {e:?} after its data");
+                    if let Some(prev) = last {
+                        prop_assert!(prev.bar.time < e.bar.time && prev.close <= e.close);
+                    }
+                    emitted += e.bar.volume;
+                    last = Some(e);
+                }
+            }
+            let partial = r.partial().map_or(0.0, |p| p.bar.volume);
+            prop_assert_eq!(emitted + partial, pushed);
+        }
+    }
+}

@@ -500,3 +500,69 @@ fn session_aggregate_night_session_and_bar_overrunning_the_end() {
     assert_eq!(agg.bars(), 3);
     assert_eq!(agg.occurrence().unwrap().date, date(2024, 7, 3));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ZONES: [&str; 6] = [
+        "UTC",
+        "America/New_York",
+        "Europe/London",
+        "Australia/Lord_Howe",
+        "America/Santiago",
+        "Asia/Hong_Kong",
+    ];
+
+    proptest! {
+        /// Near DST transitions: `contains` is constant up to
+        /// `next_boundary`, and away from transitions it agrees with the
+        /// naive wall-clock reading.
+        #[test]
+        fn windows_agree_with_the_wall_clock(
+            zone in 0..ZONES.len(),
+            (sh, sm, eh, em) in (0i8..24, 0i8..2, 0i8..24, 0i8..2),
+            mask in 1u8..128,
+            transition in 0usize..4,
+            offset in -259_200i64..259_200,
+        ) {
+            let tz = TimeZone::get(ZONES[zone]).unwrap();
+            let all = [
+                Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday,
+                Weekday::Friday, Weekday::Saturday, Weekday::Sunday,
+            ];
+            let days = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .fold(WeekdaySet::EMPTY, |set, (_, &d)| set.with(d));
+            let (start, end) = (hm(sh, sm * 30), hm(eh, em * 30));
+            let s = Session::new(vec![(start, end)], tz.clone(), days).unwrap();
+            let base = ts("2024-01-01T00:00:00Z");
+            let near = tz.following(base).nth(transition).map_or(base, |tr| tr.timestamp());
+            let t = near + SignedDuration::from_secs(offset);
+
+            let inside = s.contains(t);
+            if let Some(b) = s.next_boundary(t) {
+                prop_assert!(b > t);
+                let mid = t + b.duration_since(t) / 2;
+                prop_assert_eq!(s.contains(mid), inside, "mid {} before boundary {}", mid, b);
+                prop_assert_eq!(s.contains(b - SignedDuration::from_secs(1)), inside);
+            }
+            prop_assert_eq!(s.occurrence_at(t).is_some(), inside);
+
+            let day = SignedDuration::from_hours(26);
+            if tz.to_offset(t - day) == tz.to_offset(t + day) {
+                let r = t.to_zoned(tz.clone());
+                let (clock, date) = (r.time(), r.date());
+                let naive = if start < end {
+                    start <= clock && clock < end && days.contains(date.weekday())
+                } else {
+                    (clock >= start && days.contains(date.weekday()))
+                        || (clock < end && days.contains(date.yesterday().unwrap().weekday()))
+                };
+                prop_assert_eq!(inside, naive, "{} reads {}", t, r);
+            }
+        }
+    }
+}
