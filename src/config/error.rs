@@ -213,12 +213,31 @@ pub enum ConfigErrorKind {
         candidates: Vec<String>,
     },
 
-    /// A glob or zero-config symbol that matches several files.
+    /// A config pattern that matches several files: `file: USDJPY_*.csv`.
     #[error("{what}: `{pattern}` is ambiguous in {dir}; it matches {}; {help}", list(.candidates))]
     Ambiguous {
         what: String,
         pattern: String,
         dir: String,
+        candidates: Vec<String>,
+        help: String,
+    },
+
+    /// Zero config: no file in the data directory for a symbol the strategy
+    /// reads: `symbol gold = XAUSD` with `--data DIR`.
+    #[error("no file for {section} symbol `{symbol}` (looked for `{symbol}.csv`, `{symbol}.csv.gz` and `{symbol}_*.csv`){}", candidates_note(.candidates))]
+    SymbolNotFound {
+        section: String,
+        symbol: String,
+        candidates: Vec<String>,
+    },
+
+    /// Zero config: several files for one symbol: `USDJPY` with
+    /// `USDJPY_1d.csv` and `USDJPY_4h_1999_2026.csv` in the directory.
+    #[error("{section} symbol `{symbol}` is ambiguous: it matches {}; {help}", list(.candidates))]
+    SymbolAmbiguous {
+        section: String,
+        symbol: String,
         candidates: Vec<String>,
         help: String,
     },

@@ -50,6 +50,25 @@ fn file_names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A path for messages, with `a/..` pairs folded away lexically.
+pub(crate) fn tidy(path: &Path) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return ".".to_string();
+    }
+    parts.iter().collect::<PathBuf>().display().to_string()
+}
+
 fn is_data_file(name: &str) -> bool {
     DATA_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
 }
@@ -96,15 +115,22 @@ pub(crate) fn resolve_pattern(
             return Ok(full);
         }
         let names: Vec<String> = file_names(&dir);
-        let candidates = match did_you_mean(&file_name, names.iter().map(String::as_str)) {
-            Some(s) => vec![s.to_string()],
-            None => Vec::new(),
-        };
+        // The closest name, and the files that extend the given name
+        // (`XAUUSD_1h.csv` -> `XAUUSD_1h_2018_2026.csv`).
+        let prefix = base_name(&file_name);
+        let mut candidates: BTreeSet<String> = names
+            .iter()
+            .filter(|n| n.starts_with(prefix) && is_data_file(n))
+            .cloned()
+            .collect();
+        if let Some(s) = did_you_mean(&file_name, names.iter().map(String::as_str)) {
+            candidates.insert(s.to_string());
+        }
         return Err(ConfigErrorKind::NoMatch {
             what: what.to_string(),
             pattern: file_name,
-            dir: dir.display().to_string(),
-            candidates,
+            dir: tidy(&dir),
+            candidates: candidates.into_iter().collect(),
         });
     }
     let matches: Vec<String> = file_names(&dir)
@@ -116,13 +142,13 @@ pub(crate) fn resolve_pattern(
         0 => Err(ConfigErrorKind::NoMatch {
             what: what.to_string(),
             pattern: file_name,
-            dir: dir.display().to_string(),
+            dir: tidy(&dir),
             candidates: Vec::new(),
         }),
         _ => Err(ConfigErrorKind::Ambiguous {
             what: what.to_string(),
             pattern: file_name,
-            dir: dir.display().to_string(),
+            dir: tidy(&dir),
             candidates: matches,
             help: "make the pattern match exactly one file, or name the file".to_string(),
         }),
@@ -140,7 +166,6 @@ fn resolve_symbol(
     symbol: &str,
     section: &str,
 ) -> Result<PathBuf, ConfigErrorKind> {
-    let what = format!("{section} symbol `{symbol}`");
     let listing: Vec<(PathBuf, &str, Vec<String>)> = dirs
         .iter()
         .map(|(d, shown)| (d.clone(), *shown, file_names(d)))
@@ -184,10 +209,9 @@ fn resolve_symbol(
                 .collect(),
                 None => Vec::new(),
             };
-            Err(ConfigErrorKind::NoMatch {
-                what,
-                pattern: format!("{symbol}.csv, {symbol}_*.csv"),
-                dir: root.display().to_string(),
+            Err(ConfigErrorKind::SymbolNotFound {
+                section: section.to_string(),
+                symbol: symbol.to_string(),
                 candidates,
             })
         }
@@ -195,12 +219,11 @@ fn resolve_symbol(
             let shown: Vec<String> = found.into_iter().map(|(_, s)| s).collect();
             let help = format!(
                 "pick one in playbook.yaml, e.g. `{section}: {{ {symbol}: {} }}`",
-                root.join(&shown[0]).display()
+                tidy(&root.join(&shown[0]))
             );
-            Err(ConfigErrorKind::Ambiguous {
-                what,
-                pattern: symbol.to_string(),
-                dir: root.display().to_string(),
+            Err(ConfigErrorKind::SymbolAmbiguous {
+                section: section.to_string(),
+                symbol: symbol.to_string(),
                 candidates: shown,
                 help,
             })
@@ -223,7 +246,7 @@ fn resolve_all(
                 out.insert(symbol.to_string(), p);
             }
             Err(kind) => errors.push(ConfigError {
-                origin: dir.display().to_string(),
+                origin: tidy(dir),
                 location: None,
                 kind,
             }),
@@ -288,5 +311,16 @@ mod tests {
         assert_eq!(stem_symbol("USDJPY_1d.csv"), "USDJPY");
         assert_eq!(stem_symbol("HSI.csv.gz"), "HSI");
         assert_eq!(stem_symbol("US_POLICY_RATE.csv"), "US");
+    }
+
+    #[test]
+    fn tidy_folds_parent_steps() {
+        assert_eq!(
+            tidy(Path::new("a/b/../../../shared/data")),
+            "../shared/data"
+        );
+        assert_eq!(tidy(Path::new("./x/./y")), "x/y");
+        assert_eq!(tidy(Path::new("/r/a/../b")), "/r/b");
+        assert_eq!(tidy(Path::new("a/..")), ".");
     }
 }

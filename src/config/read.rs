@@ -92,6 +92,9 @@ pub(super) fn read(name: &str, text: &str, base: &Path) -> Result<RunConfig, Con
 
 /// A path in the document, as shown in messages: `instruments.NQ.multiplier`.
 fn show(path: &[Seg]) -> String {
+    if path.is_empty() {
+        return "the config".to_string();
+    }
     let mut out = String::new();
     for seg in path {
         match seg {
@@ -918,7 +921,8 @@ impl Reader<'_> {
                         Some(Value::Mapping(_)) => child(&fx_path, "symbol"),
                         _ => fx_path.clone(),
                     };
-                    if !data_symbols.contains(&symbol) {
+                    let in_data = data_symbols.contains(&symbol);
+                    if !in_data {
                         self.at_value(
                             &sym_path,
                             ConfigErrorKind::FxNotInData {
@@ -936,6 +940,8 @@ impl Reader<'_> {
                     let direction = match invert {
                         Some(false) => Some(FxDirection::Multiply),
                         Some(true) => Some(FxDirection::Divide),
+                        // Not in data: already reported; the name is a typo.
+                        None if !in_data => None,
                         None => {
                             let name = symbol.to_ascii_uppercase();
                             if name == format!("{}{}", inst.currency, account.currency) {
@@ -995,7 +1001,11 @@ impl Reader<'_> {
     }
 
     fn commission(&mut self, v: &Value, path: &[Seg]) -> Option<Commission> {
+        let before = self.problems.len();
         let m = self.mapping(v, path, &show(path), Some(COMMISSION_KEYS))?;
+        if self.problems.len() > before {
+            return None; // an unknown key, already reported
+        }
         match (m.get("per_contract"), m.get("bps")) {
             (Some(x), None) => self
                 .non_negative(x, &child(path, "per_contract"))
