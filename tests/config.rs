@@ -421,3 +421,35 @@ fn temp_dir_config_globs_and_relative_paths() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn anchors_and_merge_keys_share_settings() {
+    let cfg = RunConfig::from_file(Path::new("tests/inputs/config/merge_keys.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let es = &cfg.instruments["ES"];
+    let nq = &cfg.instruments["NQ"];
+    assert_eq!((es.multiplier, nq.multiplier), (50.0, 20.0));
+    assert_eq!(nq.tick_size, Some(0.25));
+    assert_eq!(nq.commission, Commission::PerContract(2.1));
+    assert_eq!(nq.slippage_ticks, 1.0);
+    // An error inside a merged entry still points into the file.
+    let text =
+        "instruments:\n  ES: &cme\n    multiplier: 50\n  NQ:\n    <<: *cme\n    tick_sise: 0.25\n";
+    let err = RunConfig::from_yaml("m.yaml", text, Path::new(".")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "m.yaml:6:5: unknown key `tick_sise` in instruments.NQ; did you mean `tick_size`?"
+    );
+}
+
+#[test]
+fn an_error_in_a_merged_anchor_is_reported_for_each_user() {
+    let text =
+        "instruments:\n  ES: &cme\n    multiplier: -50\n  NQ:\n    <<: *cme\n    tick_size: 0.25\n";
+    let err = RunConfig::from_yaml("m.yaml", text, Path::new(".")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "m.yaml:3:17: instruments.ES.multiplier must be greater than 0, found -50\n\
+         m.yaml:4:3: instruments.NQ.multiplier must be greater than 0, found -50"
+    );
+}

@@ -90,6 +90,14 @@ pub enum ConfigErrorKind {
     #[error("missing key `{key}` in {section}")]
     MissingKey { key: String, section: String },
 
+    /// A symbol or param name with characters it cannot have: `data: { "XAU USD": ... }`.
+    #[error("{path}: `{name}` is not a valid {what}")]
+    InvalidName {
+        path: String,
+        name: String,
+        what: String,
+    },
+
     /// A value of the wrong YAML type: `multiplier: [1]`.
     #[error("{path}: expected {expected}, found {found}")]
     WrongType {

@@ -25,8 +25,23 @@ pub(crate) struct Target {
 
 const MARKER: &str = "\u{0}playbook-config-locate";
 
-/// 1-based (line, column) of the target in `text`, if it is found.
+/// 1-based (line, column) of the target in `text`. A node that is not
+/// literally in the text (it came in through a `<<` merge key) is placed at
+/// the key of its closest ancestor that is.
 pub(crate) fn locate(text: &str, target: &Target) -> Option<(usize, usize)> {
+    if let Some(found) = locate_exactly(text, target) {
+        return Some(found);
+    }
+    (1..target.path.len()).rev().find_map(|n| {
+        let parent = Target {
+            path: target.path[..n].to_vec(),
+            at_key: true,
+        };
+        locate_exactly(text, &parent)
+    })
+}
+
+fn locate_exactly(text: &str, target: &Target) -> Option<(usize, usize)> {
     let de = serde_yaml::Deserializer::from_str(text);
     let seed = Locate {
         path: &target.path,
@@ -231,6 +246,8 @@ mod tests {
         assert_eq!(at(text, &["b", "d", "e"], true), Some((4, 8)));
         assert_eq!(at(text, &["b", "d", "e"], false), Some((4, 11)));
         assert_eq!(at(text, &["zz"], false), None);
+        // A missing child falls back to its parent's key.
+        assert_eq!(at(text, &["b", "zz"], false), Some((2, 1)));
     }
 
     #[test]

@@ -51,7 +51,11 @@ const ACCOUNT_KEYS: &[&str] = &["equity", "currency"];
 
 /// Reads config text into a [`RunConfig`] or every problem found.
 pub(super) fn read(name: &str, text: &str, base: &Path) -> Result<RunConfig, ConfigErrors> {
-    let value: Value = match serde_yaml::from_str(text) {
+    let parsed = serde_yaml::from_str::<Value>(text).and_then(|mut v| {
+        // `<<: *anchor` merge keys share settings between entries.
+        v.apply_merge().map(|()| v)
+    });
+    let value: Value = match parsed {
         Ok(v) => v,
         Err(e) => {
             let location = e.location().map(|l| (l.line(), l.column()));
@@ -222,6 +226,19 @@ fn parse_clock(s: &str) -> Result<Time, String> {
         return Err(format!("minute {m} is not between 00 and 59"));
     }
     Time::new(h, m, 0, 0).map_err(|e| e.to_string())
+}
+
+/// A data symbol as the language writes it: `[A-Za-z0-9_.^=-]+`.
+fn is_data_symbol(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.^=-".contains(c))
+}
+
+/// A param name: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn is_currency(s: &str) -> bool {
@@ -559,6 +576,32 @@ impl Reader<'_> {
         }
     }
 
+    /// Checks a mapping key naming a symbol or a param; reports it otherwise.
+    fn name_ok(&mut self, path: &[Seg], name: &str, param: bool) -> bool {
+        let (ok, what) = if param {
+            (
+                is_identifier(name),
+                "param name (letters, digits and `_`, not starting with a digit)",
+            )
+        } else {
+            (
+                is_data_symbol(name),
+                "data symbol (letters, digits and `_ . ^ = -`)",
+            )
+        };
+        if !ok {
+            self.at_key(
+                path,
+                ConfigErrorKind::InvalidName {
+                    path: show(&path[..path.len() - 1]),
+                    name: name.to_string(),
+                    what: what.to_string(),
+                },
+            );
+        }
+        ok
+    }
+
     fn on_bad_row(&mut self, v: &Value, path: &[Seg]) -> Option<OnBadRow> {
         self.choice(v, path, &["error", "skip"])
             .map(|i| [OnBadRow::Error, OnBadRow::Skip][i])
@@ -588,6 +631,9 @@ impl Reader<'_> {
         {
             for (sym, v) in m {
                 let path = vec![Seg::Key("data".into()), Seg::Key(sym.clone())];
+                if !self.name_ok(&path, &sym, false) {
+                    continue;
+                }
                 if let Some(src) = self.data_source(v, &path, &sym) {
                     config.data.insert(sym, src);
                 }
@@ -598,6 +644,9 @@ impl Reader<'_> {
         {
             for (sym, v) in m {
                 let path = vec![Seg::Key("series".into()), Seg::Key(sym.clone())];
+                if !self.name_ok(&path, &sym, false) {
+                    continue;
+                }
                 if top
                     .get("data")
                     .and_then(|d| d.as_mapping())
@@ -627,6 +676,9 @@ impl Reader<'_> {
         {
             for (sym, v) in m {
                 let path = vec![Seg::Key("instruments".into()), Seg::Key(sym.clone())];
+                if !self.name_ok(&path, &sym, false) {
+                    continue;
+                }
                 if let Some(inst) =
                     self.instrument(v, &path, &sym, &config.account, account_ok, &data_symbols)
                 {
@@ -655,6 +707,9 @@ impl Reader<'_> {
         {
             for (name, v) in m {
                 let path = vec![Seg::Key("params".into()), Seg::Key(name.clone())];
+                if !self.name_ok(&path, &name, true) {
+                    continue;
+                }
                 let Some(v) = self.untag(&path, v) else {
                     continue;
                 };
