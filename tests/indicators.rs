@@ -3,8 +3,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use playbook::indicators::{
-    Atr, BarsSince, Change, Diff, Ema, Gap, Highest, Indicator, Lookback, Lowest, Rsi, Slope, Sma,
-    StdDev, TimeChange, TimeDiff, TimeLookback, Volatility, Wma,
+    Atr, BarsSince, Change, Diff, Ema, Gap, Highest, Indicator, Lookback, Lowest, MAX_PREALLOCATED,
+    Rsi, Slope, Sma, StdDev, TimeChange, TimeDiff, TimeLookback, Volatility, Wma,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/indicators");
@@ -584,6 +584,15 @@ fn wall_clock_window_matches_brute_force_as_of() {
             inside + 1
         );
     }
+}
+
+#[test]
+fn wall_clock_preallocation_is_capped() {
+    let week = SignedDuration::from_hours(24 * 7);
+    let tl = TimeLookback::with_spacing(week, SignedDuration::ZERO);
+    assert!(tl.capacity() >= MAX_PREALLOCATED && tl.capacity() < 2 * MAX_PREALLOCATED);
+    let tl = TimeLookback::with_spacing(week, SignedDuration::from_hours(1));
+    assert!(tl.capacity() >= 24 * 7 + 2 && tl.capacity() < 2 * (24 * 7 + 2));
 }
 
 #[test]

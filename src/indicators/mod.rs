@@ -8,6 +8,27 @@
 //! is checked against TA-Lib's output in `tests/indicators.rs` (fixtures made
 //! by `scripts/talib_reference.py`).
 //!
+//! # Example
+//!
+//! ```
+//! use playbook::indicators::{Ema, Sma};
+//!
+//! let mut sma = Sma::new(3);
+//! let mut ema = Ema::new(3);
+//! let out: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| sma.update(x)).collect();
+//! assert!(out[0].is_nan() && out[1].is_nan()); // warm-up: lookback() = 2
+//! assert_eq!(&out[2..], &[2.0, 3.0]);
+//! assert_eq!(sma.lookback(), 2);
+//! // An `na` input: windowed kernels stay `na` while it is in the window.
+//! assert!(sma.update(f64::NAN).is_nan());
+//! // EMA: seeded with the SMA of the first 3 inputs, then k = 2 / (3 + 1).
+//! for x in [1.0, 2.0, 3.0] {
+//!     ema.update(x);
+//! }
+//! assert_eq!(ema.value(), 2.0);
+//! assert_eq!(ema.update(4.0), 3.0);
+//! ```
+//!
 //! # `na` is NaN
 //!
 //! An undefined value (`na`) is `f64::NAN`. An output is NaN during warm-up
@@ -63,7 +84,7 @@ pub use average::{Ema, Sma, Wma};
 pub use dispersion::{StdDev, Volatility};
 pub use events::BarsSince;
 pub use extremum::{Highest, Lowest};
-pub use lookback::{Change, Diff, Lookback, TimeChange, TimeDiff, TimeLookback};
+pub use lookback::{Change, Diff, Lookback, MAX_PREALLOCATED, TimeChange, TimeDiff, TimeLookback};
 pub use momentum::Rsi;
 pub use range::{Atr, Gap};
 pub use regression::Slope;
