@@ -37,12 +37,16 @@
 //! infinity would otherwise poison running sums forever.
 //!
 //! * **Windowed kernels** ([`Sma`], [`Wma`], [`StdDev`], [`Highest`],
-//!   [`Lowest`], [`Slope`], [`Volatility`], [`Lookback`], [`Change`],
-//!   [`Diff`], [`Gap`]): the output is NaN while any `na` input is inside the
-//!   window, i.e. for `n` bars starting with the bad one (`n + 1` for the
-//!   two-point kernels `Change`, `Diff`, and for `Volatility`, whose returns
-//!   need the previous close too). After it leaves the window, the output is
-//!   exact again: running sums never contain the NaN.
+//!   [`Lowest`], [`Slope`]): the output is NaN while any `na` input is
+//!   inside the window, i.e. for the `n` bars starting with the bad one. After
+//!   it leaves the window the output is exact again: running sums never
+//!   contain the NaN. [`Volatility`] works on returns, and an `na` price spoils
+//!   the two returns that use it, so its output is NaN for `n + 1` bars.
+//! * **Two-point kernels** ([`Lookback`], [`Change`], [`Diff`], [`Gap`]) read
+//!   only the current input and the one `n` bars back (1 for `Gap`'s previous
+//!   close): `Change` and `Diff` are NaN on the bar of the `na` input and
+//!   again `n` bars later; `Lookback` (which returns `x[n]`) only `n` bars
+//!   later; the bars in between are defined.
 //! * **Recursive kernels** ([`Ema`], [`Rsi`], [`Atr`]): an `na` input gives
 //!   NaN for that bar and is otherwise **skipped**: the state is kept as it
 //!   was, and the next usable input continues from it (as if the bad bar had
@@ -51,16 +55,24 @@
 //!   first `n` usable inputs. So a chain like `ema(sma(x, 10), 5)` warms up
 //!   after `9 + 4` bars, the sum of the lookbacks, exactly as TA-Lib's
 //!   chained calls do.
+//! * **Wall-clock lookback** ([`TimeLookback`], [`TimeChange`],
+//!   [`TimeDiff`]): an `na` sample is stored like any other, so the output is
+//!   NaN while that sample is the current one or the one as of `t - w`.
 //! * [`BarsSince`] takes a `bool` (a comparison with `na` is false in the
 //!   language, so the engine passes `false` for it).
 //!
 //! # Numerical accuracy
 //!
 //! Windowed sums are kept relative to a shift (an estimate of the window
-//! mean), which avoids the cancellation of `E[x^2] - E[x]^2` on prices far
-//! from zero, and are re-summed exactly from the ring once every `n` updates
-//! so that rounding cannot drift: each input is summed at most twice, so the
-//! cost stays O(1) amortized (one O(n) pass every n bars).
+//! mean), which avoids most of the cancellation of `E[x^2] - E[x]^2` on
+//! prices far from zero, and are re-summed exactly from the ring once every
+//! `n` updates so that rounding cannot drift: each input is summed at most
+//! twice, so the cost stays O(1) amortized (one O(n) pass every n bars).
+//! When the variance would still lose more than four digits to cancellation
+//! (a window whose spread is tiny compared with its distance from the shift,
+//! e.g. the stdev of two almost equal returns), the sums of squares are
+//! re-summed around the window mean at once: that bar costs O(n), and the
+//! result keeps its relative accuracy however small the variance is.
 //!
 //! # Deviations from TA-Lib, on purpose
 //!
