@@ -3,8 +3,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use playbook::indicators::{
-    Atr, BarsSince, Change, Diff, Ema, Gap, Highest, Indicator, Lookback, Lowest, Rsi, Slope, Sma,
-    StdDev, TimeChange, TimeDiff, TimeLookback, Volatility, Wma,
+    Atr, BarsSince, Change, Diff, Ema, Gap, Highest, Indicator, Lookback, Lowest, MAX_PREALLOCATED,
+    Rsi, Slope, Sma, StdDev, TimeChange, TimeDiff, TimeLookback, Volatility, Wma,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/indicators");
@@ -587,6 +587,15 @@ fn wall_clock_window_matches_brute_force_as_of() {
 }
 
 #[test]
+fn wall_clock_preallocation_is_capped() {
+    let week = SignedDuration::from_hours(24 * 7);
+    let tl = TimeLookback::with_spacing(week, SignedDuration::ZERO);
+    assert!(tl.capacity() >= MAX_PREALLOCATED && tl.capacity() < 2 * MAX_PREALLOCATED);
+    let tl = TimeLookback::with_spacing(week, SignedDuration::from_hours(1));
+    assert!(tl.capacity() >= 24 * 7 + 2 && tl.capacity() < 2 * (24 * 7 + 2));
+}
+
+#[test]
 fn buffers_never_grow() {
     let xs = walk(100_000, 1_000.0, 13);
     let n = 37;
@@ -656,6 +665,72 @@ fn highest_and_lowest_follow_a_brute_force_window() {
             let w = &xs[i + 1 - n..=i];
             assert_eq!(h, w.iter().cloned().fold(f64::MIN, f64::max), "n={n} i={i}");
             assert_eq!(l, w.iter().cloned().fold(f64::MAX, f64::min), "n={n} i={i}");
+        }
+    }
+}
+
+/// Brute-force reference of a windowed kernel on one full, clean window.
+fn brute(name: &str, w: &[f64]) -> f64 {
+    let n = w.len() as f64;
+    let mean = brute_mean(w);
+    match name {
+        "sma" => mean,
+        "wma" => {
+            let num: f64 = w.iter().enumerate().map(|(j, v)| (j + 1) as f64 * v).sum();
+            num / (n * (n + 1.0) / 2.0)
+        }
+        "stdev" => (w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt(),
+        "highest" => w.iter().cloned().fold(f64::MIN, f64::max),
+        "lowest" => w.iter().cloned().fold(f64::MAX, f64::min),
+        "slope" => {
+            let xm = (n - 1.0) / 2.0;
+            let sxy: f64 = w
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (j as f64 - xm) * (v - mean))
+                .sum();
+            let sxx: f64 = (0..w.len()).map(|j| (j as f64 - xm).powi(2)).sum();
+            sxy / sxx
+        }
+        _ => unreachable!("{name}"),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Every windowed kernel equals a brute-force computation over its
+    /// window, and is `na` exactly while warming up or while an `na` input is
+    /// inside the window.
+    #[test]
+    fn windowed_kernels_match_brute_force(
+        n in 2usize..24,
+        xs in proptest::collection::vec(
+            proptest::prop_oneof![9 => 1.0f64..1000.0, 1 => proptest::strategy::Just(f64::NAN)],
+            0..300,
+        ),
+    ) {
+        let kernels: [(&str, Box<dyn Indicator>); 6] = [
+            ("sma", Box::new(Sma::new(n))),
+            ("wma", Box::new(Wma::new(n))),
+            ("stdev", Box::new(StdDev::new(n))),
+            ("highest", Box::new(Highest::new(n))),
+            ("lowest", Box::new(Lowest::new(n))),
+            ("slope", Box::new(Slope::new(n))),
+        ];
+        for (name, mut k) in kernels {
+            for (i, &x) in xs.iter().enumerate() {
+                let got = k.update(x);
+                let clean = i + 1 >= n && xs[i + 1 - n..=i].iter().all(|v| !v.is_nan());
+                proptest::prop_assert_eq!(got.is_nan(), !clean, "{} row {}", name, i);
+                if clean {
+                    let want = brute(name, &xs[i + 1 - n..=i]);
+                    proptest::prop_assert!(
+                        (got - want).abs() <= 1e-9 * want.abs() + 1e-9,
+                        "{} row {}: {} vs {}", name, i, got, want
+                    );
+                }
+            }
         }
     }
 }

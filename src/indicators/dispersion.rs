@@ -33,9 +33,9 @@ impl StdDev {
     pub fn update(&mut self, x: f64) -> f64 {
         self.window.push(clean(x));
         self.out = if self.window.ready() {
-            let n = self.window.n() as f64;
-            let mean = self.window.sum() / n;
-            (self.window.sqsum() / n - mean * mean).max(0.0).sqrt()
+            let inv_n = self.window.inv_n();
+            let mean = self.window.sum() * inv_n;
+            (self.window.sqsum() * inv_n - mean * mean).max(0.0).sqrt()
         } else {
             f64::NAN
         };
@@ -69,6 +69,8 @@ impl StdDev {
 pub struct Volatility {
     window: Window<false, true>,
     annualize: f64,
+    /// `1 / (n - 1)`.
+    inv_dof: f64,
     prev: f64,
     seen: bool,
     out: f64,
@@ -84,6 +86,7 @@ impl Volatility {
         Volatility {
             window: Window::new(n),
             annualize: bars_per_year.sqrt(),
+            inv_dof: 1.0 / (n as f64 - 1.0),
             prev: f64::NAN,
             seen: false,
             out: f64::NAN,
@@ -102,9 +105,8 @@ impl Volatility {
         self.seen = true;
         self.prev = x;
         self.out = if self.window.ready() {
-            let n = self.window.n() as f64;
             let s = self.window.sum();
-            let var = (self.window.sqsum() - s * s / n) / (n - 1.0);
+            let var = (self.window.sqsum() - s * s * self.window.inv_n()) * self.inv_dof;
             var.max(0.0).sqrt() * self.annualize
         } else {
             f64::NAN

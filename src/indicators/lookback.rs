@@ -157,6 +157,10 @@ impl Diff {
 
 single_input!(Lookback, Change, Diff);
 
+/// Largest number of samples [`TimeLookback::with_spacing`] preallocates
+/// (a 1-week window over 10-second bars; 2 MiB).
+pub const MAX_PREALLOCATED: usize = 65_536;
+
 /// The value of `x` as of a wall-clock duration `w` ago: at an update at time
 /// `t`, the latest sample with time `<= t - w` (NaN if there is none).
 ///
@@ -197,14 +201,17 @@ impl TimeLookback {
     }
 
     /// A lookback of `window` for samples at least `spacing` apart (the
-    /// input's bar interval): preallocates the bound `window / spacing + 2`.
+    /// input's bar interval): preallocates the bound `window / spacing + 2`,
+    /// at most [`MAX_PREALLOCATED`] entries (beyond that the deque grows as
+    /// samples arrive, still bounded by the samples inside the window).
     ///
     /// # Panics
     /// If `window` is negative.
     pub fn with_spacing(window: SignedDuration, spacing: SignedDuration) -> Self {
         let spacing = spacing.as_nanos().max(1);
         let bound = window.as_nanos().max(0) / spacing + 2;
-        Self::new(window, usize::try_from(bound).unwrap_or(usize::MAX >> 8))
+        let capacity = usize::try_from(bound.min(MAX_PREALLOCATED as i128)).unwrap_or(2);
+        Self::new(window, capacity)
     }
 
     /// Feeds the sample `x` at time `t`; returns the value as of `t - w`.

@@ -8,6 +8,27 @@
 //! is checked against TA-Lib's output in `tests/indicators.rs` (fixtures made
 //! by `scripts/talib_reference.py`).
 //!
+//! # Example
+//!
+//! ```
+//! use playbook::indicators::{Ema, Sma};
+//!
+//! let mut sma = Sma::new(3);
+//! let mut ema = Ema::new(3);
+//! let out: Vec<f64> = [1.0, 2.0, 3.0, 4.0].iter().map(|&x| sma.update(x)).collect();
+//! assert!(out[0].is_nan() && out[1].is_nan()); // warm-up: lookback() = 2
+//! assert_eq!(&out[2..], &[2.0, 3.0]);
+//! assert_eq!(sma.lookback(), 2);
+//! // An `na` input: windowed kernels stay `na` while it is in the window.
+//! assert!(sma.update(f64::NAN).is_nan());
+//! // EMA: seeded with the SMA of the first 3 inputs, then k = 2 / (3 + 1).
+//! for x in [1.0, 2.0, 3.0] {
+//!     ema.update(x);
+//! }
+//! assert_eq!(ema.value(), 2.0);
+//! assert_eq!(ema.update(4.0), 3.0);
+//! ```
+//!
 //! # `na` is NaN
 //!
 //! An undefined value (`na`) is `f64::NAN`. An output is NaN during warm-up
@@ -16,12 +37,16 @@
 //! infinity would otherwise poison running sums forever.
 //!
 //! * **Windowed kernels** ([`Sma`], [`Wma`], [`StdDev`], [`Highest`],
-//!   [`Lowest`], [`Slope`], [`Volatility`], [`Lookback`], [`Change`],
-//!   [`Diff`], [`Gap`]): the output is NaN while any `na` input is inside the
-//!   window, i.e. for `n` bars starting with the bad one (`n + 1` for the
-//!   two-point kernels `Change`, `Diff`, and for `Volatility`, whose returns
-//!   need the previous close too). After it leaves the window, the output is
-//!   exact again: running sums never contain the NaN.
+//!   [`Lowest`], [`Slope`]): the output is NaN while any `na` input is
+//!   inside the window, i.e. for the `n` bars starting with the bad one. After
+//!   it leaves the window the output is exact again: running sums never
+//!   contain the NaN. [`Volatility`] works on returns, and an `na` price spoils
+//!   the two returns that use it, so its output is NaN for `n + 1` bars.
+//! * **Two-point kernels** ([`Lookback`], [`Change`], [`Diff`], [`Gap`]) read
+//!   only the current input and the one `n` bars back (1 for `Gap`'s previous
+//!   close): `Change` and `Diff` are NaN on the bar of the `na` input and
+//!   again `n` bars later; `Lookback` (which returns `x[n]`) only `n` bars
+//!   later; the bars in between are defined.
 //! * **Recursive kernels** ([`Ema`], [`Rsi`], [`Atr`]): an `na` input gives
 //!   NaN for that bar and is otherwise **skipped**: the state is kept as it
 //!   was, and the next usable input continues from it (as if the bad bar had
@@ -30,16 +55,24 @@
 //!   first `n` usable inputs. So a chain like `ema(sma(x, 10), 5)` warms up
 //!   after `9 + 4` bars, the sum of the lookbacks, exactly as TA-Lib's
 //!   chained calls do.
+//! * **Wall-clock lookback** ([`TimeLookback`], [`TimeChange`],
+//!   [`TimeDiff`]): an `na` sample is stored like any other, so the output is
+//!   NaN while that sample is the current one or the one as of `t - w`.
 //! * [`BarsSince`] takes a `bool` (a comparison with `na` is false in the
 //!   language, so the engine passes `false` for it).
 //!
 //! # Numerical accuracy
 //!
 //! Windowed sums are kept relative to a shift (an estimate of the window
-//! mean), which avoids the cancellation of `E[x^2] - E[x]^2` on prices far
-//! from zero, and are re-summed exactly from the ring once every `n` updates
-//! so that rounding cannot drift: each input is summed at most twice, so the
-//! cost stays O(1) amortized (one O(n) pass every n bars).
+//! mean), which avoids most of the cancellation of `E[x^2] - E[x]^2` on
+//! prices far from zero, and are re-summed exactly from the ring once every
+//! `n` updates so that rounding cannot drift: each input is summed at most
+//! twice, so the cost stays O(1) amortized (one O(n) pass every n bars).
+//! When the variance would still lose more than four digits to cancellation
+//! (a window whose spread is tiny compared with its distance from the shift,
+//! e.g. the stdev of two almost equal returns), the sums of squares are
+//! re-summed around the window mean at once: that bar costs O(n), and the
+//! result keeps its relative accuracy however small the variance is.
 //!
 //! # Deviations from TA-Lib, on purpose
 //!
@@ -63,7 +96,7 @@ pub use average::{Ema, Sma, Wma};
 pub use dispersion::{StdDev, Volatility};
 pub use events::BarsSince;
 pub use extremum::{Highest, Lowest};
-pub use lookback::{Change, Diff, Lookback, TimeChange, TimeDiff, TimeLookback};
+pub use lookback::{Change, Diff, Lookback, MAX_PREALLOCATED, TimeChange, TimeDiff, TimeLookback};
 pub use momentum::Rsi;
 pub use range::{Atr, Gap};
 pub use regression::Slope;

@@ -12,6 +12,7 @@ use super::ring::Ring;
 #[derive(Clone, Debug)]
 pub(crate) struct Window<const WEIGHTED: bool, const SQUARES: bool> {
     ring: Ring,
+    inv_n: f64,
     nans: usize,
     shift: f64,
     shift_set: bool,
@@ -26,6 +27,7 @@ impl<const WEIGHTED: bool, const SQUARES: bool> Window<WEIGHTED, SQUARES> {
     pub(crate) fn new(n: usize) -> Self {
         Window {
             ring: Ring::new(n),
+            inv_n: 1.0 / n as f64,
             nans: 0,
             shift: 0.0,
             shift_set: false,
@@ -123,6 +125,12 @@ impl<const WEIGHTED: bool, const SQUARES: bool> Window<WEIGHTED, SQUARES> {
     #[inline]
     pub(crate) fn n(&self) -> usize {
         self.ring.capacity()
+    }
+
+    /// `1 / n`.
+    #[inline]
+    pub(crate) fn inv_n(&self) -> f64 {
+        self.inv_n
     }
 
     /// True when the window is full and holds no `na`.
