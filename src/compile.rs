@@ -261,9 +261,17 @@ pub struct RulePlan {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Explain {
     /// A value shown as `text = value` (or just `text` for a literal).
-    Value { text: String, node: NodeId, literal: bool },
+    Value {
+        text: String,
+        node: NodeId,
+        literal: bool,
+    },
     /// `lhs OP rhs` for comparisons and phrases, as written.
-    Compare { lhs: Box<Explain>, op: String, rhs: Box<Explain> },
+    Compare {
+        lhs: Box<Explain>,
+        op: String,
+        rhs: Box<Explain>,
+    },
     /// `X rises|falls by P within W` with the change that decided it.
     Move {
         subject: String,
@@ -273,15 +281,28 @@ pub enum Explain {
         change: NodeId,
     },
     /// `and`, `or`, `while`
-    Logic { lhs: Box<Explain>, op: &'static str, rhs: Box<Explain> },
+    Logic {
+        lhs: Box<Explain>,
+        op: &'static str,
+        rhs: Box<Explain>,
+    },
     Not(Box<Explain>),
     Paren(Box<Explain>),
     /// A `let` shown by name with what is inside.
-    Let { name: String, inner: Box<Explain> },
+    Let {
+        name: String,
+        inner: Box<Explain>,
+    },
     /// `in S`
-    InSession { name: String, node: NodeId },
+    InSession {
+        name: String,
+        node: NodeId,
+    },
     /// A boolean value with no inner structure worth showing.
-    Flag { text: String, node: NodeId },
+    Flag {
+        text: String,
+        node: NodeId,
+    },
 }
 
 /// A compiled strategy.
@@ -338,9 +359,15 @@ impl ParamOverride {
         let v = value.trim().replace('_', "");
         let bad = || format!("`{text}`: `{value}` is not a number, percent, duration or bar count");
         let (value, unit) = if let Some(p) = v.strip_suffix('%') {
-            (p.trim().parse::<f64>().map_err(|_| bad())? / 100.0, Unit::Percent)
+            (
+                p.trim().parse::<f64>().map_err(|_| bad())? / 100.0,
+                Unit::Percent,
+            )
         } else if let Some(b) = v.strip_suffix("bars") {
-            (b.trim().parse::<u32>().map_err(|_| bad())? as f64, Unit::Bars)
+            (
+                b.trim().parse::<u32>().map_err(|_| bad())? as f64,
+                Unit::Bars,
+            )
         } else if let Some(unit) = v.chars().last().filter(|c| "smhdw".contains(*c)) {
             let n: f64 = v[..v.len() - 1].parse().map_err(|_| bad())?;
             let secs = match unit {
@@ -417,9 +444,13 @@ pub fn compile(
             ast::Item::Strategy(s) => plan.title = Some(s.title.node.clone()),
             ast::Item::Symbol(s) => {
                 if plan.symbols.len() == MAX_SYMBOLS {
-                    return err(s.span, format!("a strategy can read at most {MAX_SYMBOLS} symbols"));
+                    return err(
+                        s.span,
+                        format!("a strategy can read at most {MAX_SYMBOLS} symbols"),
+                    );
                 }
-                c.names.insert(&s.name.name, Name::Symbol(plan.symbols.len() as u16));
+                c.names
+                    .insert(&s.name.name, Name::Symbol(plan.symbols.len() as u16));
                 plan.symbols.push(SymbolSpec {
                     name: s.name.name.clone(),
                     data: s.data.node.clone(),
@@ -463,7 +494,8 @@ pub fn compile(
                 c.params.push((p.name.name.clone(), value, unit));
             }
             ast::Item::Session(s) => {
-                c.names.insert(&s.name.name, Name::Session(plan.sessions.len() as u16));
+                c.names
+                    .insert(&s.name.name, Name::Session(plan.sessions.len() as u16));
                 plan.sessions.push(SessionSpec {
                     name: s.name.name.clone(),
                     session: build_session(s)?,
@@ -477,7 +509,10 @@ pub fn compile(
     }
     for o in overrides {
         if !c.params.iter().any(|(n, _, _)| *n == o.name) {
-            return err(Span::default(), format!("--param {}: the strategy has no param `{}`", o.name, o.name));
+            return err(
+                Span::default(),
+                format!("--param {}: the strategy has no param `{}`", o.name, o.name),
+            );
         }
     }
     for item in &file.items {
@@ -488,7 +523,10 @@ pub fn compile(
     }
     for name in extra {
         let Some(Name::Let(l)) = c.names.get(name).copied() else {
-            return err(Span::default(), format!("`{name}` is not a `let` of the strategy"));
+            return err(
+                Span::default(),
+                format!("`{name}` is not a `let` of the strategy"),
+            );
         };
         let (node, _) = c.let_value(l)?;
         plan.outputs.push((name.to_string(), node));
@@ -535,11 +573,10 @@ fn literal_value(e: &Expr) -> Result<(f64, Unit), CompileError> {
 fn build_session(s: &ast::SessionDecl) -> Result<crate::session::Session, CompileError> {
     use crate::session::{Session, WeekdaySet};
     let time = |c: &ast::ClockTime| {
-        jiff::civil::Time::new(c.hour as i8, c.minute as i8, 0, 0)
-            .map_err(|_| CompileError {
-                message: format!("impossible clock time {:02}:{:02}", c.hour, c.minute),
-                span: c.span,
-            })
+        jiff::civil::Time::new(c.hour as i8, c.minute as i8, 0, 0).map_err(|_| CompileError {
+            message: format!("impossible clock time {:02}:{:02}", c.hour, c.minute),
+            span: c.span,
+        })
     };
     let windows = s
         .windows
@@ -634,7 +671,10 @@ impl<'a> Compiler<'a> {
             _ => return err(e.span, format!("{what} must be a constant whole number")),
         };
         if n.fract() != 0.0 || !(0.0..=1_000_000.0).contains(&n) {
-            return err(e.span, format!("{what} must be a whole number from 0 to 1,000,000, not {n}"));
+            return err(
+                e.span,
+                format!("{what} must be a whole number from 0 to 1,000,000, not {n}"),
+            );
         }
         Ok(n as u32)
     }
@@ -653,12 +693,20 @@ impl<'a> Compiler<'a> {
         let node = self.node(id);
         let v = match node.op {
             Op::Const(bits) => f64::from_bits(bits),
-            _ => return err(e.span, "the window must be a constant duration or bar count"),
+            _ => {
+                return err(
+                    e.span,
+                    "the window must be a constant duration or bar count",
+                );
+            }
         };
         match node.unit {
             Unit::Duration if v > 0.0 => Ok(Ok(v as i64)),
             Unit::Bars | Unit::Number if v >= 1.0 && v.fract() == 0.0 => Ok(Err(v as u32)),
-            _ => err(e.span, "the window must be a positive duration (`1d`) or bar count (`20 bars`)"),
+            _ => err(
+                e.span,
+                "the window must be a positive duration (`1d`) or bar count (`20 bars`)",
+            ),
         }
     }
 
@@ -787,10 +835,19 @@ impl<'a> Compiler<'a> {
                 }
                 Some(Name::Let(l)) => return self.let_value(l),
                 Some(Name::Symbol(_)) => {
-                    return err(e.span, format!("`{}` is a symbol: use a field such as `{}.close`", id.name, id.name));
+                    return err(
+                        e.span,
+                        format!(
+                            "`{}` is a symbol: use a field such as `{}.close`",
+                            id.name, id.name
+                        ),
+                    );
                 }
                 Some(Name::Session(_)) => {
-                    return err(e.span, format!("`{}` is a session: use `in {}`", id.name, id.name));
+                    return err(
+                        e.span,
+                        format!("`{}` is a session: use `in {}`", id.name, id.name),
+                    );
                 }
                 None => return err(e.span, format!("unknown name `{}`", id.name)),
             },
@@ -850,7 +907,14 @@ impl<'a> Compiler<'a> {
                                 (Op::Or(a, b), "or")
                             };
                             let id = self.push(o, clock, Unit::Bool, lb);
-                            (id, Explain::Logic { lhs: ea, op: word, rhs: eb })
+                            (
+                                id,
+                                Explain::Logic {
+                                    lhs: ea,
+                                    op: word,
+                                    rhs: eb,
+                                },
+                            )
                         }
                         cmp => {
                             let c = match cmp {
@@ -998,7 +1062,10 @@ impl<'a> Compiler<'a> {
             if args.len() == n {
                 Ok(())
             } else {
-                err(e.span, format!("`{name}` takes {n} argument(s), not {}", args.len()))
+                err(
+                    e.span,
+                    format!("`{name}` takes {n} argument(s), not {}", args.len()),
+                )
             }
         };
         Ok(match name {
@@ -1022,14 +1089,21 @@ impl<'a> Compiler<'a> {
                     _ => 1,
                 };
                 if n < min {
-                    return err(args[1].span, format!("`{name}` needs a period of at least {min}"));
+                    return err(
+                        args[1].span,
+                        format!("`{name}` needs a period of at least {min}"),
+                    );
                 }
                 self.kernel(k, x, n, unit)
             }
             "change" | "diff" => {
                 arity(2)?;
                 let (x, _) = self.expr(&args[0])?;
-                let unit = if name == "change" { Unit::Percent } else { self.node(x).unit };
+                let unit = if name == "change" {
+                    Unit::Percent
+                } else {
+                    self.node(x).unit
+                };
                 match self.window(&args[1])? {
                     Ok(secs) => {
                         let n = self.node(x);
@@ -1042,7 +1116,11 @@ impl<'a> Compiler<'a> {
                         self.push(op, clock, unit, lb)
                     }
                     Err(bars) => {
-                        let k = if name == "change" { Kernel::Change } else { Kernel::Diff };
+                        let k = if name == "change" {
+                            Kernel::Change
+                        } else {
+                            Kernel::Diff
+                        };
                         self.kernel(k, x, bars, unit)
                     }
                 }
@@ -1054,8 +1132,16 @@ impl<'a> Compiler<'a> {
                 if name == "volatility" && n < 2 {
                     return err(args[1].span, "`volatility` needs a period of at least 2");
                 }
-                let op = if name == "atr" { Op::Atr(s, n) } else { Op::Volatility(s, n) };
-                let unit = if name == "atr" { Unit::Number } else { Unit::Percent };
+                let op = if name == "atr" {
+                    Op::Atr(s, n)
+                } else {
+                    Op::Volatility(s, n)
+                };
+                let unit = if name == "atr" {
+                    Unit::Number
+                } else {
+                    Unit::Percent
+                };
                 self.push(op, 1 << s, unit, n)
             }
             "gap" => {
@@ -1082,7 +1168,15 @@ impl<'a> Compiler<'a> {
                 arity(2)?;
                 let (a, _) = self.expr(&args[0])?;
                 let (b, _) = self.expr(&args[1])?;
-                self.arith(if name == "min" { Arith::Min } else { Arith::Max }, a, b)
+                self.arith(
+                    if name == "min" {
+                        Arith::Min
+                    } else {
+                        Arith::Max
+                    },
+                    a,
+                    b,
+                )
             }
             "bars_since" => {
                 arity(1)?;
@@ -1091,8 +1185,8 @@ impl<'a> Compiler<'a> {
                 let clock = n.clock;
                 self.push(Op::BarsSince(c), clock, Unit::Number, 0)
             }
-            "session_open" | "session_high" | "session_low" | "session_close" | "session_volume"
-            | "session_return" | "session_drop" => {
+            "session_open" | "session_high" | "session_low" | "session_close"
+            | "session_volume" | "session_return" | "session_drop" => {
                 arity(2)?;
                 let s = self.symbol_arg(&args[0])?;
                 let ses = self.session_arg(&args[1])?;
@@ -1141,7 +1235,12 @@ impl<'a> Compiler<'a> {
                     plan.action = a.action.node;
                     plan.symbol = match self.names.get(a.symbol.name.as_str()) {
                         Some(Name::Symbol(s)) => *s,
-                        _ => return err(a.symbol.span, format!("`{}` is not a symbol", a.symbol.name)),
+                        _ => {
+                            return err(
+                                a.symbol.span,
+                                format!("`{}` is not a symbol", a.symbol.name),
+                            );
+                        }
                     };
                     if let Some(c) = &a.condition {
                         let (id, ex) = self.expr(&c.expr)?;
@@ -1197,17 +1296,24 @@ impl<'a> Compiler<'a> {
                     .clauses
                     .iter()
                     .find_map(|c| match &c.kind {
-                        ast::ClauseKind::Action(a) => match self.names.get(a.symbol.name.as_str()) {
-                            Some(Name::Symbol(s)) => Some(*s),
-                            _ => None,
-                        },
+                        ast::ClauseKind::Action(a) => {
+                            match self.names.get(a.symbol.name.as_str()) {
+                                Some(Name::Symbol(s)) => Some(*s),
+                                _ => None,
+                            }
+                        }
                         _ => None,
                     })
                     .ok_or_else(|| CompileError {
                         message: "target_vol needs the rule's acting symbol".into(),
                         span: s.span,
                     })?;
-                let vol = self.push(Op::Volatility(sym, TARGET_VOL_BARS), 1 << sym, Unit::Percent, TARGET_VOL_BARS);
+                let vol = self.push(
+                    Op::Volatility(sym, TARGET_VOL_BARS),
+                    1 << sym,
+                    Unit::Percent,
+                    TARGET_VOL_BARS,
+                );
                 SizeSpec::TargetVol(target, vol)
             }
         };
@@ -1219,7 +1325,9 @@ impl<'a> Compiler<'a> {
             Some(ast::SizeCap::Contracts(e)) | Some(ast::SizeCap::Units(e)) => {
                 Some(CapSpec::Quantity(self.expr(e)?.0))
             }
-            Some(ast::SizeCap::PercentOfEquity(e)) => Some(CapSpec::FractionOfEquity(self.expr(e)?.0)),
+            Some(ast::SizeCap::PercentOfEquity(e)) => {
+                Some(CapSpec::FractionOfEquity(self.expr(e)?.0))
+            }
             None => None,
         };
         Ok(SizingSpec { base, scale, cap })

@@ -10,4 +10,5 @@ mod fmt;
 mod indicators;
 mod parse;
 mod resample;
+mod run;
 mod session;

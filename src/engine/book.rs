@@ -378,7 +378,15 @@ impl Book {
             };
             if bars_due || lot.deadline.is_some_and(|d| bar.time >= d) {
                 let lot = self.lots[symbol].remove(i);
-                self.close_lot(symbol, lot, bar.open, bar.time, ExitReason::Time, events);
+                self.close_lot(
+                    symbol,
+                    lot,
+                    bar.open,
+                    bar.time,
+                    ExitReason::Time,
+                    None,
+                    events,
+                );
             } else {
                 i += 1;
             }
@@ -389,7 +397,7 @@ impl Book {
             match exit_in_bar(&self.lots[symbol][i], bar) {
                 Some((price, reason)) => {
                     let lot = self.lots[symbol].remove(i);
-                    self.close_lot(symbol, lot, price, bar.time, reason, events);
+                    self.close_lot(symbol, lot, price, bar.time, reason, None, events);
                 }
                 None => {
                     let lot = &mut self.lots[symbol][i];
@@ -455,7 +463,7 @@ impl Book {
                 } else {
                     Side::Long
                 };
-                self.close_where(symbol, price, time, ExitReason::Reversal, events, |l| {
+                self.close_where(&order, price, time, ExitReason::Reversal, events, |l| {
                     l.side == opposite
                 });
                 let held = self.lots[symbol]
@@ -488,7 +496,7 @@ impl Book {
                     events.push(Event::Ignored { order, reason });
                     return;
                 }
-                self.close_where(symbol, price, time, ExitReason::Signal, events, |l| {
+                self.close_where(&order, price, time, ExitReason::Signal, events, |l| {
                     l.side == side
                 });
             }
@@ -500,7 +508,7 @@ impl Book {
                     });
                     return;
                 }
-                self.close_where(symbol, price, time, ExitReason::Signal, events, |_| true);
+                self.close_where(&order, price, time, ExitReason::Signal, events, |_| true);
             }
             Intent::CloseRule(rule) => {
                 if !self.lots[symbol].iter().any(|l| l.rule == rule) {
@@ -510,7 +518,7 @@ impl Book {
                     });
                     return;
                 }
-                self.close_where(symbol, price, time, ExitReason::Condition, events, |l| {
+                self.close_where(&order, price, time, ExitReason::Condition, events, |l| {
                     l.rule == rule
                 });
             }
@@ -580,26 +588,32 @@ impl Book {
         }));
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn close_where(
         &mut self,
-        symbol: usize,
+        order: &Order,
         price: f64,
         time: Timestamp,
         reason: ExitReason,
         events: &mut Vec<Event>,
         pred: impl Fn(&Lot) -> bool,
     ) {
+        let symbol = order.symbol;
         let mut i = 0;
         while i < self.lots[symbol].len() {
             if pred(&self.lots[symbol][i]) {
                 let lot = self.lots[symbol].remove(i);
-                self.close_lot(symbol, lot, price, time, reason, events);
+                let by = Some((order.rule, order.signal_time));
+                self.close_lot(symbol, lot, price, time, reason, by, events);
             } else {
                 i += 1;
             }
         }
     }
 
+    /// Closes a lot. `by` is the (rule, signal time) of the order that
+    /// closed it, `None` for protective exits (stops, targets, time limits).
+    #[allow(clippy::too_many_arguments)]
     fn close_lot(
         &mut self,
         symbol: usize,
@@ -607,8 +621,10 @@ impl Book {
         price: f64,
         time: Timestamp,
         reason: ExitReason,
+        by: Option<(u32, Timestamp)>,
         events: &mut Vec<Event>,
     ) {
+        let (fill_rule, signal_time) = by.unwrap_or((lot.rule, time));
         let direction = match lot.side {
             Side::Long => Side::Short,
             Side::Short => Side::Long,
@@ -625,12 +641,12 @@ impl Book {
         events.push(Event::Filled(Fill {
             time,
             symbol,
-            rule: lot.rule,
+            rule: fill_rule,
             direction,
             quantity: lot.qty,
             price: fill,
             commission,
-            signal_time: time,
+            signal_time,
         }));
         events.push(Event::Closed(Trade {
             symbol,

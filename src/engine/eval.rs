@@ -8,8 +8,8 @@
 use crate::compile::{Cmp, Kernel, NodeId, Op, Plan, SessionValue, Unit, apply_arith, apply_func};
 use crate::data::ClosedBar;
 use crate::indicators::{
-    Atr, BarsSince, Ema, Gap, Highest, Lookback, Lowest, Rsi, Sma, Slope, StdDev, TimeChange, TimeDiff,
-    Volatility, Wma,
+    Atr, BarsSince, Ema, Gap, Highest, Lookback, Lowest, Rsi, Slope, Sma, StdDev, TimeChange,
+    TimeDiff, Volatility, Wma,
 };
 use crate::session::SessionAgg;
 use jiff::{SignedDuration, Timestamp};
@@ -67,7 +67,11 @@ impl Evaluator {
     /// interval (the smallest spacing of its bars; it sizes the wall-clock
     /// windows of `change(x, 1d)`).
     pub fn new(plan: &Plan, spacing: &[SignedDuration]) -> Evaluator {
-        let min_all = spacing.iter().copied().min().unwrap_or(SignedDuration::from_mins(1));
+        let min_all = spacing
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(SignedDuration::from_mins(1));
         let spacing_of = |clock: u64| -> SignedDuration {
             (0..spacing.len())
                 .filter(|i| clock & (1 << i) != 0)
@@ -94,18 +98,23 @@ impl Evaluator {
                         Kernel::Highest => State::Highest(Highest::new(p)),
                         Kernel::Lowest => State::Lowest(Lowest::new(p)),
                         Kernel::Slope => State::Slope(Slope::new(p)),
-                        Kernel::Lookback | Kernel::Change | Kernel::Diff => State::Lookback(Lookback::new(p)),
+                        Kernel::Lookback | Kernel::Change | Kernel::Diff => {
+                            State::Lookback(Lookback::new(p))
+                        }
                     }
                 }
                 Op::TimeChange(_, secs) => State::TimeChange(TimeChange::with_spacing(
                     SignedDuration::from_secs(secs),
                     spacing_of(n.clock),
                 )),
-                Op::TimeDiff(_, secs) => {
-                    State::TimeDiff(TimeDiff::with_spacing(SignedDuration::from_secs(secs), spacing_of(n.clock)))
-                }
+                Op::TimeDiff(_, secs) => State::TimeDiff(TimeDiff::with_spacing(
+                    SignedDuration::from_secs(secs),
+                    spacing_of(n.clock),
+                )),
                 Op::Atr(_, p) => State::Atr(Atr::new(p as usize)),
-                Op::Volatility(_, p) => State::Volatility(Volatility::new(p as usize, 1.0), Lookback::new(p as usize)),
+                Op::Volatility(_, p) => {
+                    State::Volatility(Volatility::new(p as usize, 1.0), Lookback::new(p as usize))
+                }
                 Op::Gap(_) => State::Gap(Gap::new()),
                 Op::BarsSince(_) => State::BarsSince(BarsSince::new()),
                 Op::Session(sym, ses, _) => {
@@ -113,7 +122,10 @@ impl Evaluator {
                         Some(j) => j,
                         None => {
                             agg_keys.push((sym, ses));
-                            aggs.push((sym, SessionAgg::new(plan.sessions[ses as usize].session.clone())));
+                            aggs.push((
+                                sym,
+                                SessionAgg::new(plan.sessions[ses as usize].session.clone()),
+                            ));
                             aggs.len() - 1
                         }
                     };
@@ -199,7 +211,9 @@ impl Evaluator {
                 },
                 Op::Series(s) => self.series[s as usize],
                 Op::Func(f, a) => apply_func(f, self.slots[a as usize]),
-                Op::Arith(op, a, b) => apply_arith(op, self.slots[a as usize], self.slots[b as usize]),
+                Op::Arith(op, a, b) => {
+                    apply_arith(op, self.slots[a as usize], self.slots[b as usize])
+                }
                 Op::Cmp(op, a, b) => {
                     let (x, y) = (self.slots[a as usize], self.slots[b as usize]);
                     let r = match op {
@@ -212,8 +226,12 @@ impl Evaluator {
                     };
                     f64::from(u8::from(r))
                 }
-                Op::And(a, b) => f64::from(u8::from(self.slots[a as usize] == 1.0 && self.slots[b as usize] == 1.0)),
-                Op::Or(a, b) => f64::from(u8::from(self.slots[a as usize] == 1.0 || self.slots[b as usize] == 1.0)),
+                Op::And(a, b) => f64::from(u8::from(
+                    self.slots[a as usize] == 1.0 && self.slots[b as usize] == 1.0,
+                )),
+                Op::Or(a, b) => f64::from(u8::from(
+                    self.slots[a as usize] == 1.0 || self.slots[b as usize] == 1.0,
+                )),
                 Op::If(c, a, b) => {
                     if self.slots[c as usize] == 1.0 {
                         self.slots[a as usize]

@@ -5,5 +5,6 @@
 
 pub mod book;
 pub mod eval;
+pub mod history;
 pub mod run;
 pub mod sizing;

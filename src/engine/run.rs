@@ -112,6 +112,8 @@ pub struct Engine {
     peak: f64,
     events: Vec<Event>,
     ignored: u64,
+    /// False while warming up before `--from`: rules do not run.
+    trading: bool,
 }
 
 impl Engine {
@@ -130,6 +132,7 @@ impl Engine {
             queue: VecDeque::new(),
             events: Vec::with_capacity(16),
             ignored: 0,
+            trading: true,
         }
     }
 
@@ -141,6 +144,11 @@ impl Engine {
     /// The plan being run.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// Whether rules run (false while warming up before the run's start).
+    pub fn set_trading(&mut self, trading: bool) {
+        self.trading = trading;
     }
 
     /// Entries ignored because the position was already held (no pyramid).
@@ -169,7 +177,7 @@ impl Engine {
         // 2. Every node.
         self.eval.evaluate(time);
         // 3. Rules in file order.
-        for r in 0..self.plan.rules.len() {
+        for r in 0..self.plan.rules.len() * usize::from(self.trading) {
             self.run_rule(r, time);
             self.drain_events(sink);
         }
@@ -184,7 +192,11 @@ impl Engine {
             equity: mark.equity,
             cash: mark.cash,
             exposure: mark.exposure,
-            drawdown: if self.peak > 0.0 { 1.0 - mark.equity / self.peak } else { 0.0 },
+            drawdown: if self.peak > 0.0 {
+                1.0 - mark.equity / self.peak
+            } else {
+                0.0
+            },
         });
     }
 
@@ -199,11 +211,12 @@ impl Engine {
         for ev in self.events.drain(..) {
             match ev {
                 Event::Filled(f) => {
-                    if let Some(p) = self
-                        .queue
-                        .iter_mut()
-                        .find(|p| !p.done && p.rule == f.rule && p.symbol == f.symbol && p.signal.time == f.signal_time)
-                    {
+                    if let Some(p) = self.queue.iter_mut().find(|p| {
+                        !p.done
+                            && p.rule == f.rule
+                            && p.symbol == f.symbol
+                            && p.signal.time == f.signal_time
+                    }) {
                         p.signal.fill_time = Some(f.time);
                         p.signal.fill_price = Some(f.price);
                         p.done = true;
@@ -212,7 +225,10 @@ impl Engine {
                 }
                 Event::Ignored { order, reason } => {
                     if let Some(p) = self.queue.iter_mut().find(|p| {
-                        !p.done && p.rule == order.rule && p.symbol == order.symbol && p.signal.time == order.signal_time
+                        !p.done
+                            && p.rule == order.rule
+                            && p.symbol == order.symbol
+                            && p.signal.time == order.signal_time
                     }) {
                         p.signal.reason.push_str("; not filled: ");
                         p.signal.reason.push_str(reason);
@@ -258,7 +274,15 @@ impl Engine {
                 .map(|e| explain(e, &self.eval))
                 .unwrap_or_default();
             let qty: f64 = self.book.position(sym).abs();
-            self.submit(r, Intent::CloseRule(r as u32), qty, ExitPlan::default(), time, "exit", reason);
+            self.submit(
+                r,
+                Intent::CloseRule(r as u32),
+                qty,
+                ExitPlan::default(),
+                time,
+                "exit",
+                reason,
+            );
             return;
         }
         if self.rule_pending[r] {
@@ -280,7 +304,8 @@ impl Engine {
         let held_by_rule = self.book.lots_of_rule(sym, r as u32) as u32;
         match intent {
             Intent::Buy | Intent::Short => {
-                let same_side = (intent == Intent::Buy && position > 0.0) || (intent == Intent::Short && position < 0.0);
+                let same_side = (intent == Intent::Buy && position > 0.0)
+                    || (intent == Intent::Short && position < 0.0);
                 if same_side && held_by_rule >= rule.pyramid {
                     self.ignored += 1;
                     return;
@@ -291,7 +316,11 @@ impl Engine {
             Intent::Exit if position == 0.0 => return,
             _ => {}
         }
-        let mut reason = rule.explain.as_ref().map(|e| explain(e, &self.eval)).unwrap_or_else(|| "always".into());
+        let mut reason = rule
+            .explain
+            .as_ref()
+            .map(|e| explain(e, &self.eval))
+            .unwrap_or_else(|| "always".into());
         let quantity = match intent {
             Intent::Buy | Intent::Short => match self.quantity(rule) {
                 Ok(q) => q,
@@ -363,7 +392,14 @@ impl Engine {
         self.book.submit(order, time, &mut self.events);
     }
 
-    fn signal(&self, r: usize, action: &'static str, quantity: f64, time: Timestamp, reason: String) -> Signal {
+    fn signal(
+        &self,
+        r: usize,
+        action: &'static str,
+        quantity: f64,
+        time: Timestamp,
+        reason: String,
+    ) -> Signal {
         let rule = &self.plan.rules[r];
         let sym = rule.symbol as usize;
         Signal {
@@ -385,7 +421,11 @@ impl Engine {
         if !(v.is_finite() && v > 0.0) {
             return None;
         }
-        Some(if d.percent { Distance::Percent(v) } else { Distance::Price(v) })
+        Some(if d.percent {
+            Distance::Percent(v)
+        } else {
+            Distance::Price(v)
+        })
     }
 
     fn quantity(&self, rule: &RulePlan) -> Result<f64, NoOrder> {
@@ -412,7 +452,9 @@ impl Engine {
         });
         let fx_rate = self.book.fx_rate(sym);
         if !fx_rate.is_finite() {
-            return Err(NoOrder::Undefined("no FX rate yet to convert the instrument's currency"));
+            return Err(NoOrder::Undefined(
+                "no FX rate yet to convert the instrument's currency",
+            ));
         }
         let input = SizeInput {
             equity: self.book.mark().equity,
@@ -437,7 +479,11 @@ pub fn explain(e: &Explain, eval: &Evaluator) -> String {
 
 fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
     match e {
-        Explain::Value { text, node, literal } => {
+        Explain::Value {
+            text,
+            node,
+            literal,
+        } => {
             out.push_str(text);
             if !literal {
                 out.push_str(" = ");
@@ -471,7 +517,10 @@ fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
             explain_into(amount, eval, out);
             out.push_str(" within ");
             out.push_str(window);
-            out.push_str(&format!(" (change({subject}, {window}) = {})", eval.format(*change)));
+            out.push_str(&format!(
+                " (change({subject}, {window}) = {})",
+                eval.format(*change)
+            ));
         }
         Explain::Logic { lhs, op, rhs } => {
             explain_into(lhs, eval, out);
@@ -516,7 +565,11 @@ fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
 
 /// Formats a number for CSV outputs: shortest round-trip, empty for `na`.
 pub fn csv_number(v: f64) -> String {
-    if v.is_nan() { String::new() } else { format!("{v}") }
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v}")
+    }
 }
 
 /// Formats a value of a unit for `eval` outputs (empty for `na`).
@@ -529,4 +582,3 @@ pub fn eval_cell(v: f64, unit: Unit) -> String {
         Unit::Percent | Unit::Number | Unit::Bars | Unit::Duration => format!("{v}"),
     }
 }
-
