@@ -268,12 +268,14 @@ pub enum Explain {
     },
     /// `lhs OP rhs` for comparisons and phrases, as written.
     Compare {
+        node: NodeId,
         lhs: Box<Explain>,
         op: String,
         rhs: Box<Explain>,
     },
     /// `X rises|falls by P within W` with the change that decided it.
     Move {
+        node: NodeId,
         subject: String,
         verb: &'static str,
         amount: Box<Explain>,
@@ -282,14 +284,20 @@ pub enum Explain {
     },
     /// `and`, `or`, `while`
     Logic {
+        node: NodeId,
         lhs: Box<Explain>,
         op: &'static str,
         rhs: Box<Explain>,
     },
-    Not(Box<Explain>),
+    /// `not X`
+    Not {
+        node: NodeId,
+        inner: Box<Explain>,
+    },
     Paren(Box<Explain>),
     /// A `let` shown by name with what is inside.
     Let {
+        node: NodeId,
         name: String,
         inner: Box<Explain>,
     },
@@ -721,6 +729,7 @@ impl<'a> Compiler<'a> {
         let (id, inner) = self.expr(&l.value)?;
         self.in_progress.pop();
         let ex = Explain::Let {
+            node: id,
             name: l.name.name.clone(),
             inner: Box::new(inner),
         };
@@ -877,7 +886,13 @@ impl<'a> Compiler<'a> {
                     }
                     ast::UnaryOp::Not => {
                         let id = self.func(Func::Not, x, Unit::Bool);
-                        (id, Explain::Not(Box::new(inner)))
+                        (
+                            id,
+                            Explain::Not {
+                                node: id,
+                                inner: Box::new(inner),
+                            },
+                        )
                     }
                 });
             }
@@ -910,6 +925,7 @@ impl<'a> Compiler<'a> {
                             (
                                 id,
                                 Explain::Logic {
+                                    node: id,
                                     lhs: ea,
                                     op: word,
                                     rhs: eb,
@@ -929,6 +945,7 @@ impl<'a> Compiler<'a> {
                             (
                                 id,
                                 Explain::Compare {
+                                    node: id,
                                     lhs: ea,
                                     op: op.node.as_str().to_string(),
                                     rhs: eb,
@@ -965,6 +982,7 @@ impl<'a> Compiler<'a> {
                 return Ok((
                     id,
                     Explain::Compare {
+                        node: id,
                         lhs: Box::new(ea),
                         op: op.node.as_str().to_string(),
                         rhs: Box::new(eb),
@@ -997,6 +1015,7 @@ impl<'a> Compiler<'a> {
                 return Ok((
                     id,
                     Explain::Move {
+                        node: id,
                         subject: self.text(subject.span),
                         verb,
                         amount: Box::new(ep),
@@ -1014,6 +1033,7 @@ impl<'a> Compiler<'a> {
                 return Ok((
                     id,
                     Explain::Logic {
+                        node: id,
                         lhs: Box::new(ea),
                         op: "while",
                         rhs: Box::new(eb),

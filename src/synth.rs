@@ -67,6 +67,8 @@ struct Instrument {
     shock: [f64; 3],
     /// Sensitivity of the Asian-hours move on episode days (gold's flush).
     asia_extra: f64,
+    /// Trades only in local cash hours, and so gaps at each day's open.
+    cash_session: bool,
 }
 
 fn fx_hours(day: Weekday, hour: i8) -> bool {
@@ -115,6 +117,7 @@ fn instruments() -> Vec<Instrument> {
             volume: 0.0,
             hours: fx_hours,
             shock: [-0.025, -0.035, -0.030],
+            cash_session: false,
             asia_extra: 0.0,
         },
         Instrument {
@@ -126,6 +129,7 @@ fn instruments() -> Vec<Instrument> {
             volume: 4_000.0,
             hours: gold_hours,
             shock: [-0.004, -0.006, 0.004],
+            cash_session: false,
             asia_extra: -0.022,
         },
         Instrument {
@@ -137,6 +141,7 @@ fn instruments() -> Vec<Instrument> {
             volume: 1.5e8,
             hours: hk_hours,
             shock: [-0.02, -0.035, -0.015],
+            cash_session: true,
             asia_extra: 0.0,
         },
         Instrument {
@@ -148,6 +153,19 @@ fn instruments() -> Vec<Instrument> {
             volume: 25_000.0,
             hours: cme_hours,
             shock: [-0.025, -0.03, -0.025],
+            cash_session: false,
+            asia_extra: 0.0,
+        },
+        Instrument {
+            symbol: "ES",
+            start_price: 5_300.0,
+            tick: 0.25,
+            vol: 0.0014,
+            drift: 0.00001,
+            volume: 60_000.0,
+            hours: cme_hours,
+            shock: [-0.018, -0.022, -0.02],
+            cash_session: false,
             asia_extra: 0.0,
         },
         Instrument {
@@ -159,6 +177,7 @@ fn instruments() -> Vec<Instrument> {
             volume: 60_000.0,
             hours: cme_hours,
             shock: [0.006, 0.008, 0.004],
+            cash_session: false,
             asia_extra: 0.0,
         },
         Instrument {
@@ -170,6 +189,7 @@ fn instruments() -> Vec<Instrument> {
             volume: 9e7,
             hours: tokyo_hours,
             shock: [-0.025, -0.06, -0.12],
+            cash_session: true,
             asia_extra: 0.0,
         },
     ]
@@ -234,6 +254,7 @@ fn generate_bars(spec: &SynthSpec, inst: &Instrument, rng: &mut Rng) -> String {
         .to_zoned(jiff::tz::TimeZone::UTC)
         .expect("valid episode")
         .timestamp();
+    let mut last_traded_hour: Option<i64> = None;
     for h in 0..hours {
         let zt = t0.checked_add(h.hours()).expect("in range");
         let (day, hour) = (zt.weekday(), zt.hour());
@@ -264,7 +285,19 @@ fn generate_bars(spec: &SynthSpec, inst: &Instrument, rng: &mut Rng) -> String {
             mu = -inst.shock.iter().sum::<f64>() * 0.25 / 110.0;
             sigma = inst.vol * 1.6;
         }
-        let open = price;
+        // Cash-session markets gap after each break (overnight, lunch): a quiet
+        // overnight move normally, part of the day's shock on episode days.
+        let first_of_day = last_traded_hour != Some(h - 1);
+        last_traded_hour = Some(h);
+        let mut open = price;
+        if inst.cash_session && first_of_day {
+            let mut gap = inst.vol * 2.0 * rng.normal();
+            if (0..3).contains(&episode_day) {
+                gap += inst.shock[episode_day as usize] * 0.4;
+                mu *= 0.6;
+            }
+            open = price * gap.exp();
+        }
         let ret = mu + sigma * rng.normal();
         let close = open * ret.exp();
         let wick_hi = (sigma * 0.6 * rng.uniform()).exp();

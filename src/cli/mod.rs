@@ -7,6 +7,7 @@
 mod check;
 mod fmt;
 mod output;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use output::Output;
@@ -40,6 +41,10 @@ enum Command {
     Check(check::CheckArgs),
     /// Rewrite strategy files in the canonical layout.
     Fmt(fmt::FmtArgs),
+    /// Run a strategy over history: explained, sized signals, trades, equity.
+    Run(run::RunArgs),
+    /// Print the value of expressions (or `let`s) at every tick, as CSV.
+    Eval(run::EvalArgs),
 }
 
 /// How a subcommand ended, from best to worst; the worst one sets the exit code.
@@ -77,6 +82,8 @@ pub fn main() -> ExitCode {
     let result = match &args.command {
         Command::Check(a) => check::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
+        Command::Run(a) => run::run(a, &mut out),
+        Command::Eval(a) => run::eval(a, &mut out),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

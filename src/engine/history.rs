@@ -220,7 +220,9 @@ pub fn settings(
     })
 }
 
-/// Runs `plan` over the history the config points at, writing rows to `sink`.
+/// Runs `plan` over the history the config points at, writing rows to
+/// `sink`; `observe` sees the engine after every tick (`eval` reads its
+/// outputs there).
 ///
 /// # Errors
 /// The first data error (file, line, what was wrong) stops the run.
@@ -230,6 +232,7 @@ pub fn run_history(
     mut settings: RunSettings,
     opts: &HistoryOptions,
     sink: &mut impl Sink,
+    mut observe: impl FnMut(&Engine, Timestamp),
 ) -> Result<Outcome, RunError> {
     let (sources, spacing) = open_sources(&plan, config)?;
     let n_symbols = plan.symbols.len();
@@ -261,6 +264,7 @@ pub fn run_history(
         let trading = opts.from.is_none_or(|from| tick.time >= from);
         engine.set_trading(trading);
         engine.on_tick(tick.time, &bars, &series, sink);
+        observe(&engine, tick.time);
     }
     let summary = engine.finish(sink);
     Ok(Outcome {

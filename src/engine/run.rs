@@ -69,6 +69,16 @@ pub trait Sink {
     fn equity(&mut self, row: &EquityRow);
 }
 
+/// A sink that drops every row (for `eval`, which reads the evaluator).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Discard;
+
+impl Sink for Discard {
+    fn signal(&mut self, _: &Signal) {}
+    fn trade(&mut self, _: &TradeRow) {}
+    fn equity(&mut self, _: &EquityRow) {}
+}
+
 /// A sink that keeps everything in memory (tests, small runs).
 #[derive(Clone, Debug, Default)]
 pub struct Collect {
@@ -473,11 +483,19 @@ impl Engine {
 /// as written: `session_drop(gold, asia) = 1.82% exceeds drop = 1.50%`.
 pub fn explain(e: &Explain, eval: &Evaluator) -> String {
     let mut out = String::new();
-    explain_into(e, eval, &mut out);
+    explain_into(e, eval, false, &mut out);
     out
 }
 
-fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
+/// Appends ` [false]` to a condition part that is false (inside `or` or
+/// `not`), unless an enclosing part already says so.
+fn mark_false(node: crate::compile::NodeId, eval: &Evaluator, quiet: bool, out: &mut String) {
+    if !quiet && !eval.is_true(node) {
+        out.push_str(" [false]");
+    }
+}
+
+fn explain_into(e: &Explain, eval: &Evaluator, quiet: bool, out: &mut String) {
     match e {
         Explain::Value {
             text,
@@ -492,18 +510,19 @@ fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
         }
         Explain::Flag { text, node } => {
             out.push_str(text);
-            if !eval.is_true(*node) {
-                out.push_str(" = false");
-            }
+            mark_false(*node, eval, quiet, out);
         }
-        Explain::Compare { lhs, op, rhs } => {
-            explain_into(lhs, eval, out);
+        Explain::Compare { node, lhs, op, rhs } => {
+            let inner_quiet = quiet || !eval.is_true(*node);
+            explain_into(lhs, eval, inner_quiet, out);
             out.push(' ');
             out.push_str(op);
             out.push(' ');
-            explain_into(rhs, eval, out);
+            explain_into(rhs, eval, inner_quiet, out);
+            mark_false(*node, eval, quiet, out);
         }
         Explain::Move {
+            node,
             subject,
             verb,
             amount,
@@ -514,31 +533,38 @@ fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
             out.push(' ');
             out.push_str(verb);
             out.push(' ');
-            explain_into(amount, eval, out);
+            explain_into(amount, eval, true, out);
             out.push_str(" within ");
             out.push_str(window);
             out.push_str(&format!(
                 " (change({subject}, {window}) = {})",
                 eval.format(*change)
             ));
+            mark_false(*node, eval, quiet, out);
         }
-        Explain::Logic { lhs, op, rhs } => {
-            explain_into(lhs, eval, out);
+        Explain::Logic { node, lhs, op, rhs } => {
+            let inner_quiet = quiet || !eval.is_true(*node) && *op != "or";
+            explain_into(lhs, eval, inner_quiet, out);
             out.push(' ');
             out.push_str(op);
             out.push(' ');
-            explain_into(rhs, eval, out);
+            explain_into(rhs, eval, inner_quiet, out);
+            if *op == "or" || inner_quiet {
+                mark_false(*node, eval, quiet, out);
+            }
         }
-        Explain::Not(inner) => {
+        Explain::Not { node, inner } => {
             out.push_str("not ");
-            explain_into(inner, eval, out);
+            // The inner part is false exactly when `not` is true: no marker.
+            explain_into(inner, eval, true, out);
+            mark_false(*node, eval, quiet, out);
         }
         Explain::Paren(inner) => {
             out.push('(');
-            explain_into(inner, eval, out);
+            explain_into(inner, eval, quiet, out);
             out.push(')');
         }
-        Explain::Let { name, inner } => {
+        Explain::Let { node, name, inner } => {
             out.push_str(name);
             match &**inner {
                 // A let holding a plain value shows it: `rate_gap = 5.25%`.
@@ -547,8 +573,12 @@ fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
                     out.push_str(&eval.format(*node));
                 }
                 other => {
+                    let false_here = !quiet && !eval.is_true(*node);
+                    if false_here {
+                        out.push_str(" [false]");
+                    }
                     out.push_str(" (");
-                    explain_into(other, eval, out);
+                    explain_into(other, eval, quiet || false_here, out);
                     out.push(')');
                 }
             }
@@ -556,9 +586,7 @@ fn explain_into(e: &Explain, eval: &Evaluator, out: &mut String) {
         Explain::InSession { name, node } => {
             out.push_str("in ");
             out.push_str(name);
-            if !eval.is_true(*node) {
-                out.push_str(" = false");
-            }
+            mark_false(*node, eval, quiet, out);
         }
     }
 }

@@ -1,3 +1,4 @@
-//! Run outputs: statistics now; the CSV/JSON sinks follow with the engine.
+//! Run outputs: statistics and the sinks that write signals, trades and equity.
 
 pub mod metrics;
+pub mod sinks;

@@ -1,0 +1,255 @@
+//! Sinks: where a run's rows go. The engine does not format; these do.
+//!
+//! Formats are fixed for byte-for-byte reproducibility: times are RFC 3339
+//! UTC (`2024-08-05T01:00:00Z`), numbers are Rust's shortest round-trip
+//! representation, `na` is an empty cell.
+
+use crate::engine::run::{EquityRow, Signal, Sink, TradeRow};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A number for a CSV cell: shortest round-trip, empty for `na`.
+pub fn num(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else if v == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+pub fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The header of `signals.csv`.
+pub const SIGNALS_HEADER: &str =
+    "time,rule,symbol,action,quantity,price,fill_time,fill_price,reason";
+/// The header of `trades.csv`.
+pub const TRADES_HEADER: &str =
+    "symbol,side,quantity,entry_time,entry_price,exit_time,exit_price,pnl,return,exit_reason,rule";
+/// The header of `equity.csv`.
+pub const EQUITY_HEADER: &str = "time,equity,cash,exposure,drawdown";
+
+/// One `signals.csv` line (without the newline).
+pub fn signal_line(s: &Signal) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{}",
+        s.time,
+        field(&s.rule),
+        field(&s.symbol),
+        s.action,
+        num(s.quantity),
+        num(s.price),
+        s.fill_time.map(|t| t.to_string()).unwrap_or_default(),
+        s.fill_price.map(num).unwrap_or_default(),
+        field(&s.reason)
+    )
+}
+
+/// One `trades.csv` line.
+pub fn trade_line(t: &TradeRow) -> String {
+    let tr = &t.trade;
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{}",
+        field(&t.symbol),
+        tr.side.as_str(),
+        num(tr.quantity),
+        tr.entry_time,
+        num(tr.entry_price),
+        tr.exit_time,
+        num(tr.exit_price),
+        num(tr.pnl),
+        num(tr.ret),
+        tr.exit_reason.as_str(),
+        field(&t.rule)
+    )
+}
+
+/// One `equity.csv` line.
+pub fn equity_line(e: &EquityRow) -> String {
+    format!(
+        "{},{},{},{},{}",
+        e.time,
+        num(e.equity),
+        num(e.cash),
+        num(e.exposure),
+        num(e.drawdown)
+    )
+}
+
+/// Writes `signals.csv`, `trades.csv` and `equity.csv` into a directory,
+/// streaming (buffered writers, nothing held).
+pub struct CsvDir {
+    signals: BufWriter<File>,
+    trades: BufWriter<File>,
+    equity: BufWriter<File>,
+    error: Option<io::Error>,
+    pub dir: PathBuf,
+}
+
+impl CsvDir {
+    /// Creates the directory (if needed) and the three files with headers.
+    ///
+    /// # Errors
+    /// When the directory or a file cannot be created.
+    pub fn create(dir: &Path) -> io::Result<CsvDir> {
+        std::fs::create_dir_all(dir)?;
+        let open = |name: &str, header: &str| -> io::Result<BufWriter<File>> {
+            let mut w = BufWriter::with_capacity(1 << 16, File::create(dir.join(name))?);
+            writeln!(w, "{header}")?;
+            Ok(w)
+        };
+        Ok(CsvDir {
+            signals: open("signals.csv", SIGNALS_HEADER)?,
+            trades: open("trades.csv", TRADES_HEADER)?,
+            equity: open("equity.csv", EQUITY_HEADER)?,
+            error: None,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn keep(&mut self, r: io::Result<()>) {
+        if let Err(e) = r
+            && self.error.is_none()
+        {
+            self.error = Some(e);
+        }
+    }
+
+    /// Flushes the files; reports the first write error of the run.
+    ///
+    /// # Errors
+    /// The first I/O error met while writing.
+    pub fn finish(mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.signals.flush()?;
+        self.trades.flush()?;
+        self.equity.flush()
+    }
+}
+
+impl Sink for CsvDir {
+    fn signal(&mut self, s: &Signal) {
+        let r = writeln!(self.signals, "{}", signal_line(s));
+        self.keep(r);
+    }
+    fn trade(&mut self, t: &TradeRow) {
+        let r = writeln!(self.trades, "{}", trade_line(t));
+        self.keep(r);
+    }
+    fn equity(&mut self, e: &EquityRow) {
+        let r = writeln!(self.equity, "{}", equity_line(e));
+        self.keep(r);
+    }
+}
+
+/// Signals only, to a writer: CSV (for pipes) or an aligned table (for a
+/// terminal). Trades and equity are dropped.
+pub struct SignalStream<W: Write> {
+    out: W,
+    table: bool,
+    rows: u64,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> SignalStream<W> {
+    /// A stream writing CSV (`table = false`) or a table to `out`.
+    pub fn new(out: W, table: bool) -> SignalStream<W> {
+        SignalStream {
+            out,
+            table,
+            rows: 0,
+            error: None,
+        }
+    }
+
+    /// Signals written.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes and returns the first write error, if any.
+    ///
+    /// # Errors
+    /// The first I/O error met while writing.
+    pub fn finish(mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if self.rows == 0 {
+            if self.table {
+                writeln!(self.out, "no signals")?;
+            } else {
+                writeln!(self.out, "{SIGNALS_HEADER}")?;
+            }
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Sink for SignalStream<W> {
+    fn signal(&mut self, s: &Signal) {
+        let r = if self.table {
+            let head = if self.rows == 0 {
+                format!(
+                    "{:<20}  {:<14}  {:<8}  {:<6}  {:>10}  {:>12}  {:>12}  reason\n",
+                    "time", "rule", "symbol", "action", "quantity", "price", "fill"
+                )
+            } else {
+                String::new()
+            };
+            write!(
+                self.out,
+                "{head}{:<20}  {:<14}  {:<8}  {:<6}  {:>10}  {:>12}  {:>12}  {}\n",
+                s.time.to_string(),
+                s.rule,
+                s.symbol,
+                s.action,
+                num(s.quantity),
+                num(s.price),
+                s.fill_price.map(num).unwrap_or_else(|| "-".into()),
+                s.reason
+            )
+        } else {
+            let head = if self.rows == 0 {
+                format!("{SIGNALS_HEADER}\n")
+            } else {
+                String::new()
+            };
+            write!(self.out, "{head}{}\n", signal_line(s))
+        };
+        self.rows += 1;
+        if let Err(e) = r
+            && self.error.is_none()
+        {
+            self.error = Some(e);
+        }
+    }
+    fn trade(&mut self, _: &TradeRow) {}
+    fn equity(&mut self, _: &EquityRow) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_deterministic() {
+        assert_eq!(num(f64::NAN), "");
+        assert_eq!(num(653.0), "653");
+        assert_eq!(num(-0.0), "0");
+        assert_eq!(num(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(field("a, b"), "\"a, b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
