@@ -2,16 +2,29 @@
 
 use playbook::compile::compile;
 use playbook::config::RunConfig;
-use playbook::engine::history::{HistoryOptions, run_history, settings};
+use playbook::engine::history::{HistoryOptions, Outcome, run_history, settings};
 use playbook::engine::run::Collect;
 use playbook::engine::sizing::SizeBase;
-use std::path::Path;
+use playbook::report::sinks;
+use std::path::{Path, PathBuf};
 
-fn shared() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run_file(strategy: &str, data: &Path) -> (Collect, playbook::engine::history::Outcome) {
+fn shared() -> PathBuf {
+    root().join("../shared/data")
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("playbook-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Parses, checks and compiles a strategy file and runs it with `config`.
+fn run_with(strategy: &Path, config: &RunConfig, opts: &HistoryOptions) -> (Collect, Outcome) {
     let source = std::fs::read_to_string(strategy).unwrap();
     let file = playbook::syntax::parse(&source).unwrap();
     let checked = playbook::check::check(&file);
@@ -21,41 +34,59 @@ fn run_file(strategy: &str, data: &Path) -> (Collect, playbook::engine::history:
         checked.diagnostics
     );
     let plan = compile(&file, &source, &[], &[]).unwrap();
+    let settings = settings(&plan, config, SizeBase::Contracts(1.0)).unwrap();
+    let mut sink = Collect::default();
+    let outcome = run_history(plan, config, settings, opts, &mut sink, |_, _| {}).unwrap();
+    (sink, outcome)
+}
+
+fn data_dir_config(strategy: &Path, dir: &Path) -> RunConfig {
+    let source = std::fs::read_to_string(strategy).unwrap();
+    let file = playbook::syntax::parse(&source).unwrap();
+    let plan = compile(&file, &source, &[], &[]).unwrap();
     let symbols: Vec<&str> = plan.symbols.iter().map(|s| s.data.as_str()).collect();
     let series: Vec<&str> = plan.series.iter().map(|s| s.data.as_str()).collect();
-    let config = RunConfig::from_data_dir(data, &symbols, &series).unwrap();
-    let settings = settings(&plan, &config, SizeBase::Units(1.0)).unwrap();
-    let mut sink = Collect::default();
-    let outcome = run_history(
-        plan,
-        &config,
-        settings,
-        &HistoryOptions::default(),
-        &mut sink,
-    )
-    .unwrap();
-    (sink, outcome)
+    RunConfig::from_data_dir(dir, &symbols, &series).unwrap()
+}
+
+fn strategies() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("strategies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "play"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn signals_csv(c: &Collect) -> String {
+    let mut s = String::from(sinks::SIGNALS_HEADER);
+    s.push('\n');
+    for sig in &c.signals {
+        s.push_str(&sinks::signal_line(sig));
+        s.push('\n');
+    }
+    s
+}
+
+fn real_config() -> RunConfig {
+    RunConfig::from_file(&root().join("tests/inputs/run/real_2024.yaml")).unwrap()
 }
 
 #[test]
 fn sma_crossover_matches_backtesting_py() {
-    let dir = tempdir();
+    let dir = tempdir("goog");
     std::fs::copy(
         shared().join("samples/GOOG_1d_2004-2013.csv"),
         dir.join("GOOG.csv"),
     )
     .unwrap();
-    let (sink, _) = run_file(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/inputs/run/sma_cross_goog.play"
-        ),
-        &dir,
-    );
-    let expected = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/backtesting/goog_sma_10_30_trades.csv"
-    ))
+    let strategy = root().join("tests/inputs/run/sma_cross_goog.play");
+    let config = data_dir_config(&strategy, &dir);
+    let (sink, _) = run_with(&strategy, &config, &HistoryOptions::default());
+    let expected = std::fs::read_to_string(
+        root().join("tests/fixtures/backtesting/goog_sma_10_30_trades.csv"),
+    )
     .unwrap();
     // (entry date, entry price, exit date, exit price), prices exact.
     type Row = (String, f64, String, f64);
@@ -87,10 +118,170 @@ fn sma_crossover_matches_backtesting_py() {
         .collect();
     assert_eq!(got.len(), 32);
     assert_eq!(got, expected);
+    // The last position is still open at the end: backtesting.py leaves it
+    // out of its trades too (finalize_trades=False).
+    assert_eq!(sink.signals.last().map(|s| s.action), Some("buy"));
 }
 
-fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("playbook-run-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+#[test]
+fn every_strategy_runs_on_the_synthetic_examples() {
+    let data = root().join("examples/data");
+    for strategy in strategies() {
+        let config = data_dir_config(&strategy, &data);
+        let (sink, outcome) = run_with(&strategy, &config, &HistoryOptions::default());
+        assert!(outcome.ticks > 1000, "{}", strategy.display());
+        assert!(
+            !sink.signals.is_empty(),
+            "{} fired no signal on the examples",
+            strategy.display()
+        );
+        let name = strategy.file_stem().unwrap().to_string_lossy().to_string();
+        insta::with_settings!({description => format!("{name} on examples/data (synthetic)"), omit_expression => true}, {
+            insta::assert_snapshot!(format!("examples_{name}"), signals_csv(&sink));
+        });
+    }
+}
+
+#[test]
+fn every_strategy_runs_on_real_bars_around_the_august_2024_unwind() {
+    let config = real_config();
+    let opts = HistoryOptions {
+        from: Some("2024-07-01T00:00:00Z".parse().unwrap()),
+        to: Some("2024-09-30T23:59:59Z".parse().unwrap()),
+    };
+    for strategy in strategies() {
+        let (sink, _) = run_with(&strategy, &config, &opts);
+        let name = strategy.file_stem().unwrap().to_string_lossy().to_string();
+        for s in &sink.signals {
+            assert!(s.time >= opts.from.unwrap() && s.time <= opts.to.unwrap());
+        }
+        insta::with_settings!({description => format!("{name} on real bars, 2024-07-01..2024-09-30"), omit_expression => true}, {
+            insta::assert_snapshot!(format!("real_{name}"), signals_csv(&sink));
+        });
+    }
+}
+
+#[test]
+fn two_runs_write_identical_bytes() {
+    let bin = env!("CARGO_BIN_EXE_playbook");
+    let strategy = root().join("strategies/p5_treasury_hedge_on_equity_yen_selloff.play");
+    let outs: Vec<PathBuf> = (0..2).map(|i| tempdir(&format!("det{i}"))).collect();
+    for out in &outs {
+        let status = std::process::Command::new(bin)
+            .arg("run")
+            .arg(&strategy)
+            .arg("--data")
+            .arg(root().join("examples/data"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    }
+    for f in ["signals.csv", "trades.csv", "equity.csv", "summary.json"] {
+        let a = std::fs::read(outs[0].join(f)).unwrap();
+        let b = std::fs::read(outs[1].join(f)).unwrap();
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "{f} differs between two runs");
+    }
+}
+
+/// Copies the rows of a CSV whose first field (an ISO stamp or date) sorts
+/// before `cut`.
+fn truncate_csv(from: &Path, to: &Path, cut: &str) {
+    let text = std::fs::read_to_string(from).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 || line.split(',').next().unwrap() < cut {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(to, out).unwrap();
+}
+
+#[test]
+fn no_look_ahead_truncated_history_gives_the_same_earlier_signals() {
+    // P5 and P7 read hourly and daily bars of several symbols.
+    let files = [
+        ("USDJPY", "USDJPY_1h_2023-07_2025-07.csv"),
+        ("NQ", "NQ_1h_2023-07_2025-07.csv"),
+        ("ZN", "ZN_1h_2023-07_2025-07.csv"),
+        ("HSI", "HSI_1d.csv"),
+        ("N225", "N225_1d.csv"),
+    ];
+    let opts = HistoryOptions {
+        from: Some("2024-06-01T00:00:00Z".parse().unwrap()),
+        to: None,
+    };
+    let signal_key = |s: &playbook::engine::run::Signal| {
+        (
+            s.time,
+            s.rule.clone(),
+            s.action,
+            s.quantity.to_bits(),
+            s.price.to_bits(),
+            s.reason.clone(),
+        )
+    };
+    for strategy in [
+        "p5_treasury_hedge_on_equity_yen_selloff.play",
+        "p7_nasdaq_in_yen_vs_nikkei.play",
+    ] {
+        let strategy = root().join("strategies").join(strategy);
+        let full_dir = tempdir("full");
+        for (sym, f) in files {
+            truncate_csv(
+                &shared().join(f),
+                &full_dir.join(format!("{sym}.csv")),
+                "2024-10-01",
+            );
+        }
+        let (full, _) = run_with(&strategy, &data_dir_config(&strategy, &full_dir), &opts);
+        assert!(full.signals.len() >= 4, "{}", strategy.display());
+        for cut in [
+            "2024-08-02T13:00:00Z",
+            "2024-08-05T04:00:00Z",
+            "2024-08-06T06:00:00Z",
+            "2024-09-02T00:00:00Z",
+        ] {
+            let dir = tempdir("cut");
+            for (sym, f) in files {
+                let cut_text = if f.contains("_1d") { &cut[..10] } else { cut };
+                truncate_csv(&shared().join(f), &dir.join(format!("{sym}.csv")), cut_text);
+            }
+            let (part, _) = run_with(&strategy, &data_dir_config(&strategy, &dir), &opts);
+            let t: jiff::Timestamp = cut.parse().unwrap();
+            let before = |c: &Collect| -> Vec<_> {
+                c.signals
+                    .iter()
+                    .filter(|s| s.time <= t)
+                    .map(signal_key)
+                    .collect()
+            };
+            assert_eq!(
+                before(&part),
+                before(&full),
+                "{} cut at {cut}",
+                strategy.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_examples_are_what_the_generator_writes() {
+    for f in playbook::synth::generate(&playbook::synth::SynthSpec::default()) {
+        let committed =
+            std::fs::read_to_string(root().join("examples/data").join(&f.name)).unwrap();
+        assert!(
+            committed == f.text,
+            "examples/data/{} is not the generator's output; run `cargo run --example synth`",
+            f.name
+        );
+    }
 }
