@@ -118,9 +118,11 @@ pub enum Op {
     And(NodeId, NodeId),
     Or(NodeId, NodeId),
     If(NodeId, NodeId, NodeId),
-    /// The input's value at ticks where its clock advanced, false otherwise
-    /// (makes `crosses` an event of the bar where it happens).
-    Edge(NodeId),
+    /// `A crosses above|below B` (`above` true for above): `A > B and
+    /// A[1] <= B[1]`, with each look-back on its operand's own clock, and
+    /// true only at ticks where A's or B's clock advanced (a cross is an
+    /// event of the bar where it happens, not a state).
+    Cross(NodeId, NodeId, bool),
     /// A bar-count kernel with its period.
     Kernel(Kernel, NodeId, u32),
     /// `change(x, w)` over a wall-clock window (seconds).
@@ -155,6 +157,7 @@ impl Op {
                 | Op::Volatility(..)
                 | Op::Gap(..)
                 | Op::BarsSince(..)
+                | Op::Cross(..)
         )
     }
 }
@@ -964,19 +967,9 @@ impl<'a> Compiler<'a> {
                     ast::PhraseOp::IsBelow => self.cmp(Cmp::Lt, a, b),
                     ast::PhraseOp::CrossesAbove | ast::PhraseOp::CrossesBelow => {
                         let above = op.node == ast::PhraseOp::CrossesAbove;
-                        let unit_a = self.node(a).unit;
-                        let unit_b = self.node(b).unit;
-                        let a1 = self.kernel(Kernel::Lookback, a, 1, unit_a);
-                        let b1 = self.kernel(Kernel::Lookback, b, 1, unit_b);
-                        let (now, before) = if above {
-                            (self.cmp(Cmp::Gt, a, b), self.cmp(Cmp::Le, a1, b1))
-                        } else {
-                            (self.cmp(Cmp::Lt, a, b), self.cmp(Cmp::Ge, a1, b1))
-                        };
-                        let clock = self.node(now).clock | self.node(before).clock;
-                        let lb = self.node(before).lookback;
-                        let both = self.push(Op::And(now, before), clock, Unit::Bool, lb);
-                        self.push(Op::Edge(both), clock, Unit::Bool, lb)
+                        let clock = self.node(a).clock | self.node(b).clock;
+                        let lb = self.node(a).lookback.max(self.node(b).lookback) + 1;
+                        self.push(Op::Cross(a, b, above), clock, Unit::Bool, lb)
                     }
                 };
                 return Ok((

@@ -309,6 +309,11 @@ impl Book {
             .sum()
     }
 
+    /// Whether any lot is open.
+    pub fn has_positions(&self) -> bool {
+        self.lots.iter().any(|l| !l.is_empty())
+    }
+
     /// The number of open lots of `symbol` opened by `rule`.
     pub fn lots_of_rule(&self, symbol: usize, rule: u32) -> usize {
         self.lots[symbol].iter().filter(|l| l.rule == rule).count()
@@ -354,6 +359,11 @@ impl Book {
     /// orders at its open, applies time limits, stops, targets and trailing
     /// stops, and records its close for marking.
     pub fn on_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
+        if self.pending[symbol].is_empty() && self.lots[symbol].is_empty() {
+            // Nothing to fill or protect: only the close matters.
+            self.last_close[symbol] = bar.close;
+            return;
+        }
         // 1. Orders from earlier ticks fill at this bar's open, if the bar
         //    opened at or after the signal.
         if !self.pending[symbol].is_empty() {
@@ -423,6 +433,13 @@ impl Book {
 
     /// Marks the account to market at the latest closes.
     pub fn mark(&self) -> Mark {
+        if !self.has_positions() {
+            return Mark {
+                equity: self.cash,
+                cash: self.cash,
+                exposure: 0.0,
+            };
+        }
         let mut unrealized = 0.0;
         let mut gross = 0.0;
         for (s, lots) in self.lots.iter().enumerate() {

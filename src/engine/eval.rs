@@ -38,6 +38,8 @@ enum State {
     Volatility(Volatility, Lookback),
     Gap(Gap),
     BarsSince(BarsSince),
+    /// `crosses`: (A now, A one update ago, B now, B one update ago).
+    Cross([f64; 4]),
 }
 
 /// Evaluation state of one run.
@@ -60,6 +62,10 @@ pub struct Evaluator {
     series: Vec<f64>,
     advanced: u64,
     now: Option<Timestamp>,
+    /// The nodes evaluated at each tick (constants are set once).
+    work: Vec<u32>,
+    /// Per session: `[from, until)` over which `in S` keeps its value.
+    in_session: Vec<(Timestamp, Timestamp, bool)>,
 }
 
 impl Evaluator {
@@ -117,6 +123,7 @@ impl Evaluator {
                 }
                 Op::Gap(_) => State::Gap(Gap::new()),
                 Op::BarsSince(_) => State::BarsSince(BarsSince::new()),
+                Op::Cross(..) => State::Cross([f64::NAN; 4]),
                 Op::Session(sym, ses, _) => {
                     let idx = match agg_keys.iter().position(|k| *k == (sym, ses)) {
                         Some(j) => j,
@@ -135,9 +142,22 @@ impl Evaluator {
                 _ => State::None,
             })
             .collect();
+        let slots = plan
+            .nodes
+            .iter()
+            .map(|n| match n.op {
+                Op::Const(bits) => f64::from_bits(bits),
+                _ => f64::NAN,
+            })
+            .collect();
+        let work = (0..plan.nodes.len() as u32)
+            .filter(|&i| !matches!(plan.nodes[i as usize].op, Op::Const(_)))
+            .collect();
         Evaluator {
             plan_nodes: plan.nodes.clone(),
-            slots: vec![f64::NAN; plan.nodes.len()],
+            slots,
+            work,
+            in_session: vec![(Timestamp::MAX, Timestamp::MIN, false); plan.sessions.len()],
             states,
             agg_of_node,
             aggs,
@@ -193,7 +213,8 @@ impl Evaluator {
     pub fn evaluate(&mut self, now: Timestamp) {
         self.now = Some(now);
         let advanced = self.advanced;
-        for i in 0..self.plan_nodes.len() {
+        for w in 0..self.work.len() {
+            let i = self.work[w] as usize;
             let node = &self.plan_nodes[i];
             let clock = node.clock;
             let moves = clock == 0 || clock & advanced != 0;
@@ -239,13 +260,6 @@ impl Evaluator {
                         self.slots[b as usize]
                     }
                 }
-                Op::Edge(a) => {
-                    if moves {
-                        self.slots[a as usize]
-                    } else {
-                        0.0
-                    }
-                }
                 Op::Session(_, _, what) => {
                     let agg = &self.aggs[self.agg_of_node[i] as usize].1;
                     let v = match what {
@@ -259,7 +273,7 @@ impl Evaluator {
                     };
                     v.unwrap_or(f64::NAN)
                 }
-                Op::InSession(s) => f64::from(u8::from(self.sessions[s as usize].contains(now))),
+                Op::InSession(s) => f64::from(u8::from(self.in_session(s as usize, now))),
                 Op::Age(s) => match &self.bars[s as usize] {
                     Some(b) => now.duration_since(b.close).as_secs_f64(),
                     None => f64::NAN,
@@ -324,6 +338,32 @@ impl Evaluator {
                     (State::Gap(g), Some(b)) => g.update(b.bar.open, b.bar.close),
                     _ => f64::NAN,
                 },
+                Op::Cross(a, b, above) => {
+                    let (ca, cb) = (
+                        self.plan_nodes[a as usize].clock,
+                        self.plan_nodes[b as usize].clock,
+                    );
+                    let (va, vb) = (self.slots[a as usize], self.slots[b as usize]);
+                    match &mut self.states[i] {
+                        State::Cross(st) => {
+                            if ca == 0 || ca & advanced != 0 {
+                                st[1] = st[0];
+                                st[0] = va;
+                            }
+                            if cb == 0 || cb & advanced != 0 {
+                                st[3] = st[2];
+                                st[2] = vb;
+                            }
+                            let r = if above {
+                                st[0] > st[2] && st[1] <= st[3]
+                            } else {
+                                st[0] < st[2] && st[1] >= st[3]
+                            };
+                            f64::from(u8::from(r))
+                        }
+                        _ => unreachable!("state matches its op"),
+                    }
+                }
                 Op::BarsSince(c) => match &mut self.states[i] {
                     State::BarsSince(b) => b.update(self.slots[c as usize] == 1.0),
                     _ => unreachable!("state matches its op"),
@@ -332,6 +372,23 @@ impl Evaluator {
             self.slots[i] = v;
         }
         self.advanced = 0;
+    }
+
+    /// Whether `now` is inside session `s`, with the current window or gap
+    /// cached so that most ticks need no time-zone arithmetic.
+    fn in_session(&mut self, s: usize, now: Timestamp) -> bool {
+        let (from, until, inside) = self.in_session[s];
+        if from <= now && now < until {
+            return inside;
+        }
+        let entry = match self.sessions[s].locate(now) {
+            crate::session::Location::Inside { start, end, .. } => (start, end, true),
+            crate::session::Location::Outside { next_start } => {
+                (now, next_start.unwrap_or(Timestamp::MAX), false)
+            }
+        };
+        self.in_session[s] = entry;
+        entry.2
     }
 
     /// Renders a value in its unit, for explanations and `eval` output:

@@ -195,7 +195,7 @@ impl Engine {
         // 4. Mark to market.
         let mark = self.book.mark();
         self.peak = self.peak.max(mark.equity);
-        let exposed = (0..self.plan.symbols.len()).any(|s| self.book.position(s) != 0.0);
+        let exposed = self.book.has_positions();
         self.metrics.mark(time, mark.equity, exposed);
         sink.equity(&EquityRow {
             time,

@@ -29,6 +29,8 @@ pub struct Metrics {
     max_drawdown: f64,
     // daily returns
     current_day: Option<i64>,
+    /// First second after the current UTC day (avoids a division per mark).
+    day_end: i64,
     day_close_equity: f64,
     prev_day_equity: f64,
     n_days: u64,
@@ -72,6 +74,7 @@ impl Metrics {
             peak: start_equity,
             max_drawdown: 0.0,
             current_day: None,
+            day_end: i64::MIN,
             day_close_equity: start_equity,
             prev_day_equity: start_equity,
             n_days: 0,
@@ -99,14 +102,14 @@ impl Metrics {
         if self.peak > 0.0 {
             self.max_drawdown = self.max_drawdown.max(1.0 - equity / self.peak);
         }
-        let day = time.as_second().div_euclid(86_400);
-        match self.current_day {
-            Some(d) if d != day => {
+        let secs = time.as_second();
+        if secs >= self.day_end {
+            let day = secs.div_euclid(86_400);
+            if self.current_day.is_some() {
                 self.close_day();
-                self.current_day = Some(day);
             }
-            None => self.current_day = Some(day),
-            _ => {}
+            self.current_day = Some(day);
+            self.day_end = (day + 1) * 86_400;
         }
         self.day_close_equity = equity;
         self.last_equity = equity;
