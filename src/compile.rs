@@ -776,13 +776,8 @@ impl<'a> Compiler<'a> {
                 _ => Unit::Number,
             },
             _ => {
-                if ua == ub {
-                    ua
-                } else if ua == Unit::Bars || ub == Unit::Bars {
-                    Unit::Number
-                } else {
-                    Unit::Number
-                }
+                // `1 - x` with x a percent is a plain number (LANGUAGE.md).
+                if ua == ub { ua } else { Unit::Number }
             }
         }
     }

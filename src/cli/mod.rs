@@ -5,6 +5,7 @@
 //! closed pipe into a quiet exit.
 
 mod check;
+mod data;
 mod fmt;
 mod output;
 mod run;
@@ -45,6 +46,8 @@ enum Command {
     Run(run::RunArgs),
     /// Print the value of expressions (or `let`s) at every tick, as CSV.
     Eval(run::EvalArgs),
+    /// Check bar and series files: rows, range, interval, gaps, anomalies.
+    Data(data::DataArgs),
 }
 
 /// How a subcommand ended, from best to worst; the worst one sets the exit code.
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
         Command::Eval(a) => run::eval(a, &mut out),
+        Command::Data(a) => data::run(a, &mut out),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

@@ -393,8 +393,8 @@ impl Evaluator {
 
     /// Renders a value in its unit, for explanations and `eval` output:
     /// percents with two decimals (`-2.10%`), durations in hours or days,
-    /// booleans as `true`/`false`, numbers with up to 6 significant digits
-    /// (at least the 2 decimals of a price). Deterministic.
+    /// booleans as `true`/`false`, numbers as [`format_number`] does
+    /// Deterministic.
     pub fn format(&self, node: NodeId) -> String {
         format_value(self.value(node), self.plan_nodes[node as usize].unit)
     }
@@ -422,24 +422,33 @@ pub fn format_value(v: f64, unit: Unit) -> String {
     }
 }
 
-/// Up to 6 significant digits, never fewer decimals than needed for 2 (or
-/// the digits of a whole number); trailing zeros trimmed.
+/// A number as written when it has at most 8 significant digits (prices as
+/// quoted), else rounded to 6 significant digits (half away from zero).
 pub fn format_number(v: f64) -> String {
     if v == 0.0 {
         return "0".to_string();
     }
-    let mag = v.abs().log10().floor() as i32;
-    let decimals = (5 - mag).clamp(0, 10) as usize;
-    let mut s = format!("{:.*}", decimals, v);
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
+    // Values with few digits (prices as quoted: 19554.25) print exactly.
+    let exact = format!("{v}");
+    let significant = exact
+        .trim_start_matches('-')
+        .trim_start_matches(['0', '.'])
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    if significant <= 8 {
+        return exact;
     }
-    if s == "-0" { "0".to_string() } else { s }
+    let mag = v.abs().log10().floor() as i32;
+    let scale = 10f64.powi((5 - mag).clamp(0, 10));
+    // An integer divided by a power of ten is the double nearest to that
+    // decimal, so the shortest round-trip form prints exactly its digits.
+    let r = (v * scale).round() / scale;
+    if r == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{r}")
+    }
 }
 
 #[cfg(test)]
@@ -450,6 +459,8 @@ mod tests {
     #[test]
     fn numbers_format_deterministically() {
         assert_eq!(format_number(2411.2999999), "2411.3");
+        assert_eq!(format_number(19554.25), "19554.25");
+        assert_eq!(format_number(19464.912345), "19464.9");
         assert_eq!(format_number(156.784), "156.784");
         assert_eq!(format_number(0.000123456789), "0.000123457");
         assert_eq!(format_number(18_504.0), "18504");

@@ -33,6 +33,9 @@ pub enum RunError {
 
 type BoxedSource = Box<dyn Iterator<Item = Result<Event, String>>>;
 
+/// The clock's sources in plan order (symbols, then series).
+type Sources = Vec<(SourceInfo, BoxedSource)>;
+
 /// Whether a data symbol is an FX pair or a spot metal, whose trading days
 /// roll at 17:00 New York (`EURUSD`, `USDJPY`, `XAUUSD`).
 pub fn rolls_in_new_york(data_symbol: &str) -> bool {
@@ -135,8 +138,8 @@ pub struct HistoryOptions {
 fn open_sources(
     plan: &Plan,
     config: &RunConfig,
-) -> Result<(Vec<(SourceInfo, BoxedSource)>, Vec<SignedDuration>), RunError> {
-    let mut sources: Vec<(SourceInfo, BoxedSource)> = Vec::new();
+) -> Result<(Sources, Vec<SignedDuration>), RunError> {
+    let mut sources: Sources = Vec::new();
     let mut spacing = Vec::new();
     for s in &plan.symbols {
         let src = config.data.get(&s.data).ok_or_else(|| {

@@ -444,7 +444,8 @@ impl Engine {
         let inst = self.book.instrument(sym);
         let stop_distance = rule.stop.and_then(|d| {
             let v = self.eval.value(d.node);
-            v.is_finite().then(|| if d.percent { price * v } else { v })
+            v.is_finite()
+                .then_some(if d.percent { price * v } else { v })
         });
         let val = |n| self.eval.value(n);
         let (base, annual_vol) = match rule.sizing.map(|s| s.base) {

@@ -208,9 +208,9 @@ impl<W: Write> Sink for SignalStream<W> {
             } else {
                 String::new()
             };
-            write!(
+            writeln!(
                 self.out,
-                "{head}{:<20}  {:<14}  {:<8}  {:<6}  {:>10}  {:>12}  {:>12}  {}\n",
+                "{head}{:<20}  {:<14}  {:<8}  {:<6}  {:>10}  {:>12}  {:>12}  {}",
                 s.time.to_string(),
                 s.rule,
                 s.symbol,
@@ -226,7 +226,7 @@ impl<W: Write> Sink for SignalStream<W> {
             } else {
                 String::new()
             };
-            write!(self.out, "{head}{}\n", signal_line(s))
+            writeln!(self.out, "{head}{}", signal_line(s))
         };
         self.rows += 1;
         if let Err(e) = r
