@@ -1309,7 +1309,13 @@ impl<'s> Lowerer<'s> {
             .filter(|t| (t.span.start as usize) <= pos)
             .map(|t| self.text(t.span));
         let found = self.describe_found(pos);
-        let prev = self.scan.token_before(pos).map(|t| self.text(t.span));
+        let prev_token = self.scan.token_before(pos);
+        let prev = prev_token.map(|t| self.text(t.span));
+        // The declaration keyword two tokens back (`symbol gold ^`).
+        let declaring = prev_token
+            .and_then(|t| self.scan.token_before(t.span.start as usize))
+            .map(|t| self.text(t.span))
+            .filter(|w| DECLARATION_WORDS.contains(w));
 
         if let Some(closer @ (")" | "]")) = found_text
             && self.scan.unmatched_closers.contains(&pos)
@@ -1339,7 +1345,7 @@ impl<'s> Lowerer<'s> {
             ));
         }
 
-        let mut diag = match expected.message(prev) {
+        let mut diag = match expected.message(prev, declaring) {
             Some(what) => Diagnostic::new(Code::Syntax, span, format!("{what}, found {found}")),
             None => Diagnostic::new(Code::Syntax, span, format!("unexpected {found}")),
         };
@@ -1375,7 +1381,39 @@ impl<'s> Lowerer<'s> {
         } else if let Some(help) = expected.help(prev, found_text) {
             diag = diag.with_help(help);
         }
+        for (closer, opener) in [(Rule::paren_close, "("), (Rule::bracket_close, "[")] {
+            if expected.other.contains(&rule_name(closer))
+                && let Some(open) = self.unclosed_before(pos, opener)
+            {
+                diag = diag.with_secondary(open, format!("this `{opener}` is not closed"));
+            }
+        }
         diag
+    }
+
+    /// The innermost `opener` before `pos` that is not closed before it.
+    fn unclosed_before(&self, pos: usize, opener: &str) -> Option<Span> {
+        let closer = if opener == "(" { ")" } else { "]" };
+        let end = self
+            .scan
+            .tokens
+            .partition_point(|t| (t.span.end as usize) <= pos);
+        let mut depth = 0usize;
+        for t in self.scan.tokens[..end].iter().rev() {
+            if t.kind != TokKind::Punct {
+                continue;
+            }
+            let text = self.text(t.span);
+            if text == closer {
+                depth += 1;
+            } else if text == opener {
+                if depth == 0 {
+                    return Some(t.span);
+                }
+                depth -= 1;
+            }
+        }
+        None
     }
 }
 
@@ -1530,7 +1568,7 @@ impl Expected {
     }
 
     /// "expected ..." (without the "found" part).
-    fn message(&self, prev: Option<&str>) -> Option<String> {
+    fn message(&self, prev: Option<&str>, declaring: Option<&str>) -> Option<String> {
         if self.expression && !self.operator {
             let what = match prev {
                 Some("if") => Some("a condition after `if`"),
@@ -1579,6 +1617,9 @@ impl Expected {
         }
         // Name the place for single punctuation expectations.
         if parts.len() == 1 && self.other.len() == 1 {
+            if let ("`=`", Some(kind)) = (self.other[0], declaring) {
+                return Some(format!("expected `=` after the {kind} name"));
+            }
             let after = match (self.other[0], prev) {
                 ("`=`", Some(_)) => Some("after the name"),
                 ("`:`", Some(_)) => Some("after the rule name"),
