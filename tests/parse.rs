@@ -416,6 +416,17 @@ fn nesting_beyond_the_limit_is_an_error() {
 }
 
 #[test]
+fn mixed_nesting_counts_every_form() {
+    on_small_stack(|| {
+        // Each unit opens a call, a look-back, a parenthesis and an `if`:
+        // four levels.
+        let units = |n| nested("f(x[(if a then -", "a", " else 0)]) ", n);
+        expect_ok(&units(MAX_NESTING / 4 - 1));
+        assert_eq!(expect_codes(&units(MAX_NESTING / 4 + 1)), [Code::NestingTooDeep]);
+    });
+}
+
+#[test]
 fn ten_thousand_parens_or_nots_do_not_overflow() {
     on_small_stack(|| {
         let n = 10_000;
