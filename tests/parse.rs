@@ -422,7 +422,10 @@ fn mixed_nesting_counts_every_form() {
         // four levels.
         let units = |n| nested("f(x[(if a then -", "a", " else 0)]) ", n);
         expect_ok(&units(MAX_NESTING / 4 - 1));
-        assert_eq!(expect_codes(&units(MAX_NESTING / 4 + 1)), [Code::NestingTooDeep]);
+        assert_eq!(
+            expect_codes(&units(MAX_NESTING / 4 + 1)),
+            [Code::NestingTooDeep]
+        );
     });
 }
 

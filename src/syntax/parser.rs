@@ -1349,6 +1349,9 @@ impl<'s> Lowerer<'s> {
             Some(what) => Diagnostic::new(Code::Syntax, span, format!("{what}, found {found}")),
             None => Diagnostic::new(Code::Syntax, span, format!("unexpected {found}")),
         };
+        if let Some(ascii) = found_text.and_then(ascii_lookalike) {
+            return diag.with_help(format!("this character is not ASCII: write {ascii}"));
+        }
         let unit_word = found_text.map(|t| t.trim_start_matches(|c: char| c.is_ascii_digit()));
         if let Some(word) = unit_word
             && let Some(unit) = duration_unit_word(word)
@@ -1711,6 +1714,20 @@ fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(n, _)| *n >= 3)
         .max_by_key(|(n, _)| *n)
         .map(|(_, c)| c)
+}
+
+/// The ASCII spelling of a typographic character pasted from a document.
+fn ascii_lookalike(found: &str) -> Option<&'static str> {
+    Some(match found.chars().next()? {
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => "a straight quote `\"`",
+        '\u{2265}' => "`>=`",
+        '\u{2264}' => "`<=`",
+        '\u{2260}' => "`!=`",
+        '\u{2212}' | '\u{2013}' | '\u{2014}' => "a plain minus `-`",
+        '\u{00D7}' => "`*`",
+        '\u{00F7}' => "`/`",
+        _ => return None,
+    })
 }
 
 /// The unit a trader meant by a spelt-out unit word (`days` -> `d`).
