@@ -345,6 +345,14 @@ fn comments_are_collected_with_spans() {
 }
 
 #[test]
+fn a_byte_order_mark_is_whitespace() {
+    let file = expect_ok("\u{FEFF}symbol gold = XAUUSD\r\nlet x = gold.close # c\r\n");
+    assert_eq!(file.items.len(), 2);
+    assert_eq!(file.items[0].span().start, 3);
+    assert_eq!(file.comments[0].text, " c");
+}
+
+#[test]
 fn spans_do_not_swallow_trailing_whitespace_or_comments() {
     let source = "session s = 09:00-10:00 UTC mon-fri   # c\n\nlet x = a + b  # d\n";
     let file = expect_ok(source);
