@@ -6,10 +6,6 @@
 //! applies precedence and associativity by precedence climbing, which also
 //! reports chained comparisons (`a < b < c`).
 
-// Lowering returns `Result<_, Diagnostic>`: the error path is cold (it ends
-// the declaration) and boxing every diagnostic would only add noise.
-#![allow(clippy::result_large_err)]
-
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
@@ -31,7 +27,12 @@ pub(crate) struct PlaybookParser;
 /// that every later pass may walk the tree recursively.
 const MAX_TREE_DEPTH: u32 = 256;
 
-type Lowered<T> = Result<T, Diagnostic>;
+type Lowered<T> = Result<T, Box<Diagnostic>>;
+
+/// Fails the current lowering step with `diag`.
+fn fail<T>(diag: Diagnostic) -> Lowered<T> {
+    Err(Box::new(diag))
+}
 
 /// Parses a whole file; see [`super::parse`].
 pub(crate) fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
@@ -153,15 +154,17 @@ fn shape_error(span: Span, expected: &str) -> Diagnostic {
 
 /// Takes the next child pair.
 fn next<'i>(pairs: &mut Pairs<'i, Rule>, parent: Span, what: &str) -> Lowered<Pair<'i, Rule>> {
-    pairs.next().ok_or_else(|| shape_error(parent, what))
+    pairs
+        .next()
+        .ok_or_else(|| Box::new(shape_error(parent, what)))
 }
 
 /// Takes the next child pair, which must be of rule `rule`.
 fn expect<'i>(pairs: &mut Pairs<'i, Rule>, parent: Span, rule: Rule) -> Lowered<Pair<'i, Rule>> {
     match pairs.next() {
         Some(p) if p.as_rule() == rule => Ok(p),
-        Some(p) => Err(shape_error(span_of(&p), rule_name(rule))),
-        None => Err(shape_error(parent, rule_name(rule))),
+        Some(p) => fail(shape_error(span_of(&p), rule_name(rule))),
+        None => fail(shape_error(parent, rule_name(rule))),
     }
 }
 
@@ -176,15 +179,17 @@ fn optional<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule
 
 fn node(expr: Expr, depth: u32) -> Lowered<Node> {
     if depth > MAX_TREE_DEPTH {
-        return Err(Diagnostic::new(
-            Code::NestingTooDeep,
-            expr.span,
-            "expression nested too deeply",
-        )
-        .with_label(format!(
-            "this expression is more than {MAX_TREE_DEPTH} levels deep"
-        ))
-        .with_help("split it into several `let` declarations"));
+        return fail(
+            Diagnostic::new(
+                Code::NestingTooDeep,
+                expr.span,
+                "expression nested too deeply",
+            )
+            .with_label(format!(
+                "this expression is more than {MAX_TREE_DEPTH} levels deep"
+            ))
+            .with_help("split it into several `let` declarations"),
+        );
     }
     Ok(Node { expr, depth })
 }
@@ -239,11 +244,11 @@ impl<'s> Lowerer<'s> {
                 Rule::let_decl => self.lower_let_decl(pair).map(Item::Let),
                 Rule::rule_decl => self.lower_rule_decl(pair).map(Item::Rule),
                 Rule::EOI => continue,
-                _ => Err(shape_error(self.span_of(&pair), "a declaration")),
+                _ => fail(shape_error(self.span_of(&pair), "a declaration")),
             };
             match item {
                 Ok(item) => items.push(item),
-                Err(diag) => self.errors.push(diag),
+                Err(diag) => self.errors.push(*diag),
             }
         }
         File { items, comments }
@@ -427,7 +432,7 @@ impl<'s> Lowerer<'s> {
             match p.as_rule() {
                 Rule::day_spec => items.push(self.lower_day_spec(p)?),
                 Rule::comma => {}
-                _ => return Err(shape_error(self.span_of(&p), "a day")),
+                _ => return fail(shape_error(self.span_of(&p), "a day")),
             }
         }
         Ok(DaySet { items, span })
@@ -455,7 +460,7 @@ impl<'s> Lowerer<'s> {
             "fri" => Weekday::Fri,
             "sat" => Weekday::Sat,
             "sun" => Weekday::Sun,
-            _ => return Err(shape_error(span, "a day name")),
+            _ => return fail(shape_error(span, "a day name")),
         };
         Ok(Spanned::new(day, span))
     }
@@ -501,7 +506,7 @@ impl<'s> Lowerer<'s> {
             Rule::exit_after_clause => ClauseKind::ExitAfter(self.lower_exit_after_clause(pair)?),
             Rule::exit_when_clause => ClauseKind::ExitWhen(self.lower_exit_when_clause(pair)?),
             Rule::pyramid_clause => ClauseKind::Pyramid(self.lower_pyramid_clause(pair)?),
-            _ => return Err(shape_error(span, "a clause")),
+            _ => return fail(shape_error(span, "a clause")),
         };
         Ok(Clause { kind, span })
     }
@@ -531,7 +536,7 @@ impl<'s> Lowerer<'s> {
             Rule::kw_short => Action::Short,
             Rule::kw_cover => Action::Cover,
             Rule::kw_exit => Action::Exit,
-            _ => return Err(shape_error(span, "an action")),
+            _ => return fail(shape_error(span, "an action")),
         };
         Ok(Spanned::new(action, span))
     }
@@ -543,7 +548,7 @@ impl<'s> Lowerer<'s> {
         let keyword = match kw.as_rule() {
             Rule::kw_if => CondKeyword::If,
             Rule::kw_when => CondKeyword::When,
-            _ => return Err(shape_error(span, "`if` or `when`")),
+            _ => return fail(shape_error(span, "`if` or `when`")),
         };
         let keyword = Spanned::new(keyword, self.span_of(&kw));
         let expr = self.lower_expr(expect(&mut inner, span, Rule::expr)?)?.expr;
@@ -603,7 +608,7 @@ impl<'s> Lowerer<'s> {
             Rule::size_risk => self.lower_size_risk(base_pair)?,
             Rule::size_target_vol => self.lower_size_target_vol(base_pair)?,
             Rule::size_amount => self.lower_size_amount(base_pair)?,
-            _ => return Err(shape_error(self.span_of(&base_pair), "a size")),
+            _ => return fail(shape_error(self.span_of(&base_pair), "a size")),
         };
         let scaled_by = match optional(&mut inner, Rule::scaled_by) {
             Some(p) => Some(self.lower_scaled_by(p)?),
@@ -651,7 +656,7 @@ impl<'s> Lowerer<'s> {
                 self.lower_of_equity(unit);
                 Ok(Rule::of_equity)
             }
-            _ => Err(shape_error(span, "a size unit")),
+            _ => fail(shape_error(span, "a size unit")),
         }
     }
 
@@ -682,7 +687,7 @@ impl<'s> Lowerer<'s> {
         match inner.as_rule() {
             Rule::if_expr => self.lower_if_expr(inner),
             Rule::chain => self.lower_chain(inner),
-            _ => Err(shape_error(span, "an expression")),
+            _ => fail(shape_error(span, "an expression")),
         }
     }
 
@@ -725,8 +730,8 @@ impl<'s> Lowerer<'s> {
         let result = self.climb(&mut items, 0)?;
         match items.pop() {
             None => Ok(result),
-            Some(ChainItem::Infix(op, op_span)) => Err(self.stray_operator(op, op_span, &result)),
-            Some(_) => Err(shape_error(span, "an operator")),
+            Some(ChainItem::Infix(op, op_span)) => fail(self.stray_operator(op, op_span, &result)),
+            Some(_) => fail(shape_error(span, "an operator")),
         }
     }
 
@@ -787,7 +792,7 @@ impl<'s> Lowerer<'s> {
             Rule::rises_by => Infix::Move(MoveDirection::Rises),
             Rule::falls_by => Infix::Move(MoveDirection::Falls),
             Rule::kw_within => Infix::Within,
-            _ => return Err(shape_error(self.span_of(&pair), "an operator")),
+            _ => return fail(shape_error(self.span_of(&pair), "an operator")),
         })
     }
 
@@ -803,13 +808,15 @@ impl<'s> Lowerer<'s> {
             };
             items.push(ChainItem::Prefix(Spanned::new(op, self.span_of(&p))));
         }
-        let primary = inner.next().ok_or_else(|| shape_error(span, "a value"))?;
+        let primary = inner
+            .next()
+            .ok_or_else(|| Box::new(shape_error(span, "a value")))?;
         let mut atom = self.lower_primary(primary)?;
         for p in inner {
             atom = match p.as_rule() {
                 Rule::index => self.lower_index(p, atom)?,
                 Rule::field => self.lower_field(p, atom)?,
-                _ => return Err(shape_error(self.span_of(&p), "`[` or `.`")),
+                _ => return fail(shape_error(self.span_of(&p), "`[` or `.`")),
             };
         }
         items.push(ChainItem::Atom(atom));
@@ -838,7 +845,7 @@ impl<'s> Lowerer<'s> {
             Rule::kw_true => Ok(leaf(ExprKind::Bool(true), span)),
             Rule::kw_false => Ok(leaf(ExprKind::Bool(false), span)),
             Rule::reference => self.lower_reference(pair),
-            _ => Err(shape_error(span, "a value")),
+            _ => fail(shape_error(span, "a value")),
         }
     }
 
@@ -940,7 +947,7 @@ impl<'s> Lowerer<'s> {
                         "bars have the fields `open`, `high`, `low`, `close` and `volume`",
                     ),
                 };
-                return Err(diag);
+                return fail(diag);
             }
         };
         let depth = base.depth + 1;
@@ -981,8 +988,8 @@ impl<'s> Lowerer<'s> {
                     depth,
                 )?
             }
-            Some(ChainItem::Infix(_, span)) => return Err(shape_error(span, "an operand")),
-            None => return Err(shape_error(Span::new(0, 0), "an operand")),
+            Some(ChainItem::Infix(_, span)) => return fail(shape_error(span, "an operand")),
+            None => return fail(shape_error(Span::new(0, 0), "an operand")),
         };
         while let Some(&ChainItem::Infix(op, op_span)) = items.last() {
             let power = op.power();
@@ -1025,7 +1032,7 @@ impl<'s> Lowerer<'s> {
                             items.pop();
                         }
                         _ => {
-                            return Err(self.missing_within(direction, op_span, &lhs, &amount));
+                            return fail(self.missing_within(direction, op_span, &lhs, &amount));
                         }
                     }
                     let window = self.climb(items, power + 2)?;
@@ -1067,7 +1074,7 @@ impl<'s> Lowerer<'s> {
                 && *next_op != Infix::Within
             {
                 let (next_op, next_span) = (*next_op, *next_span);
-                return Err(self.chained_comparison(&lhs, op, op_span, next_op, next_span, items));
+                return fail(self.chained_comparison(&lhs, op, op_span, next_op, next_span, items));
             }
         }
         Ok(lhs)
@@ -1167,18 +1174,20 @@ impl<'s> Lowerer<'s> {
 
     fn number_value(&self, text: &str, span: Span) -> Lowered<f64> {
         if text.matches('.').count() > 1 {
-            return Err(Diagnostic::new(
-                Code::InvalidLiteral,
-                span,
-                format!("invalid number `{text}`"),
-            )
-            .with_label("more than one decimal point")
-            .with_help("a number has at most one `.`, like `1.5`"));
+            return fail(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    span,
+                    format!("invalid number `{text}`"),
+                )
+                .with_label("more than one decimal point")
+                .with_help("a number has at most one `.`, like `1.5`"),
+            );
         }
         let clean: String = text.chars().filter(|c| *c != '_').collect();
         match clean.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
-            _ => Err(Diagnostic::new(
+            _ => fail(Diagnostic::new(
                 Code::InvalidLiteral,
                 span,
                 format!("number `{text}` is too large"),
@@ -1200,12 +1209,14 @@ impl<'s> Lowerer<'s> {
     fn count_value(&self, digits: &str, span: Span, what: &str) -> Lowered<u64> {
         let clean: String = digits.chars().filter(|c| *c != '_').collect();
         clean.parse::<u64>().map_err(|_| {
-            Diagnostic::new(
-                Code::InvalidLiteral,
-                span,
-                format!("{what} `{}` is too large", self.text(span)),
+            Box::new(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    span,
+                    format!("{what} `{}` is too large", self.text(span)),
+                )
+                .with_label(format!("at most {} fits", u64::MAX)),
             )
-            .with_label(format!("at most {} fits", u64::MAX))
         })
     }
 
@@ -1219,7 +1230,7 @@ impl<'s> Lowerer<'s> {
             "h" => TimeUnit::Hours,
             "d" => TimeUnit::Days,
             "w" => TimeUnit::Weeks,
-            _ => return Err(shape_error(span, "a duration unit")),
+            _ => return fail(shape_error(span, "a duration unit")),
         };
         let count = self.count_value(digits, span, "duration")?;
         Ok(Duration { count, unit })
@@ -1253,7 +1264,7 @@ impl<'s> Lowerer<'s> {
                 Some((_, 't')) => out.push('\t'),
                 other => {
                     let len = 1 + other.map_or(0, |(_, c)| c.len_utf8());
-                    return Err(Diagnostic::new(
+                    return fail(Diagnostic::new(
                         Code::InvalidEscape,
                         Span::new(start + i, start + i + len),
                         "unknown escape in a string",
