@@ -80,6 +80,13 @@ enum Infix {
     While,
 }
 
+/// The unit word of a size or a size cap.
+enum SizeUnit {
+    Units,
+    Contracts,
+    OfEquity,
+}
+
 /// One element of a flat expression chain.
 enum ChainItem {
     Prefix(Spanned<UnaryOp>),
@@ -640,27 +647,22 @@ impl<'s> Lowerer<'s> {
         let amount = self.lower_expr(expect(&mut inner, span, Rule::expr)?)?.expr;
         let unit = self.lower_size_unit(expect(&mut inner, span, Rule::size_unit)?)?;
         Ok(match unit {
-            Rule::kw_units => SizeBase::Units(amount),
-            Rule::kw_contracts => SizeBase::Contracts(amount),
-            _ => SizeBase::PercentOfEquity(amount),
+            SizeUnit::Units => SizeBase::Units(amount),
+            SizeUnit::Contracts => SizeBase::Contracts(amount),
+            SizeUnit::OfEquity => SizeBase::PercentOfEquity(amount),
         })
     }
 
-    /// Returns `kw_units`, `kw_contracts` or `of_equity`.
-    fn lower_size_unit(&mut self, pair: Pair<'_, Rule>) -> Lowered<Rule> {
+    fn lower_size_unit(&mut self, pair: Pair<'_, Rule>) -> Lowered<SizeUnit> {
         let span = self.span_of(&pair);
         let unit = next(&mut pair.into_inner(), span, "a size unit")?;
         match unit.as_rule() {
-            Rule::kw_units | Rule::kw_contracts => Ok(unit.as_rule()),
-            Rule::of_equity => {
-                self.lower_of_equity(unit);
-                Ok(Rule::of_equity)
-            }
+            Rule::kw_units => Ok(SizeUnit::Units),
+            Rule::kw_contracts => Ok(SizeUnit::Contracts),
+            Rule::of_equity => Ok(SizeUnit::OfEquity),
             _ => fail(shape_error(span, "a size unit")),
         }
     }
-
-    fn lower_of_equity(&mut self, _pair: Pair<'_, Rule>) {}
 
     fn lower_scaled_by(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
         self.clause_expr(pair, 2)
@@ -673,9 +675,9 @@ impl<'s> Lowerer<'s> {
         let amount = self.lower_expr(expect(&mut inner, span, Rule::expr)?)?.expr;
         let unit = self.lower_size_unit(expect(&mut inner, span, Rule::size_unit)?)?;
         Ok(match unit {
-            Rule::kw_units => SizeCap::Units(amount),
-            Rule::kw_contracts => SizeCap::Contracts(amount),
-            _ => SizeCap::PercentOfEquity(amount),
+            SizeUnit::Units => SizeCap::Units(amount),
+            SizeUnit::Contracts => SizeCap::Contracts(amount),
+            SizeUnit::OfEquity => SizeCap::PercentOfEquity(amount),
         })
     }
 
