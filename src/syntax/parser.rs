@@ -6,10 +6,6 @@
 //! applies precedence and associativity by precedence climbing, which also
 //! reports chained comparisons (`a < b < c`).
 
-// Lowering returns `Result<_, Diagnostic>`: the error path is cold (it ends
-// the declaration) and boxing every diagnostic would only add noise.
-#![allow(clippy::result_large_err)]
-
 use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
@@ -31,7 +27,12 @@ pub(crate) struct PlaybookParser;
 /// that every later pass may walk the tree recursively.
 const MAX_TREE_DEPTH: u32 = 256;
 
-type Lowered<T> = Result<T, Diagnostic>;
+type Lowered<T> = Result<T, Box<Diagnostic>>;
+
+/// Fails the current lowering step with `diag`.
+fn fail<T>(diag: Diagnostic) -> Lowered<T> {
+    Err(Box::new(diag))
+}
 
 /// Parses a whole file; see [`super::parse`].
 pub(crate) fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
@@ -77,6 +78,13 @@ enum Infix {
     Move(MoveDirection),
     Within,
     While,
+}
+
+/// The unit word of a size or a size cap.
+enum SizeUnit {
+    Units,
+    Contracts,
+    OfEquity,
 }
 
 /// One element of a flat expression chain.
@@ -153,15 +161,17 @@ fn shape_error(span: Span, expected: &str) -> Diagnostic {
 
 /// Takes the next child pair.
 fn next<'i>(pairs: &mut Pairs<'i, Rule>, parent: Span, what: &str) -> Lowered<Pair<'i, Rule>> {
-    pairs.next().ok_or_else(|| shape_error(parent, what))
+    pairs
+        .next()
+        .ok_or_else(|| Box::new(shape_error(parent, what)))
 }
 
 /// Takes the next child pair, which must be of rule `rule`.
 fn expect<'i>(pairs: &mut Pairs<'i, Rule>, parent: Span, rule: Rule) -> Lowered<Pair<'i, Rule>> {
     match pairs.next() {
         Some(p) if p.as_rule() == rule => Ok(p),
-        Some(p) => Err(shape_error(span_of(&p), rule_name(rule))),
-        None => Err(shape_error(parent, rule_name(rule))),
+        Some(p) => fail(shape_error(span_of(&p), rule_name(rule))),
+        None => fail(shape_error(parent, rule_name(rule))),
     }
 }
 
@@ -176,15 +186,17 @@ fn optional<'i>(pairs: &mut Pairs<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule
 
 fn node(expr: Expr, depth: u32) -> Lowered<Node> {
     if depth > MAX_TREE_DEPTH {
-        return Err(Diagnostic::new(
-            Code::NestingTooDeep,
-            expr.span,
-            "expression nested too deeply",
-        )
-        .with_label(format!(
-            "this expression is more than {MAX_TREE_DEPTH} levels deep"
-        ))
-        .with_help("split it into several `let` declarations"));
+        return fail(
+            Diagnostic::new(
+                Code::NestingTooDeep,
+                expr.span,
+                "expression nested too deeply",
+            )
+            .with_label(format!(
+                "this expression is more than {MAX_TREE_DEPTH} levels deep"
+            ))
+            .with_help("split it into several `let` declarations"),
+        );
     }
     Ok(Node { expr, depth })
 }
@@ -201,6 +213,13 @@ impl<'s> Lowerer<'s> {
     /// non-atomic rule swallow at its end.
     fn span_of(&self, pair: &Pair<'_, Rule>) -> Span {
         let raw = span_of(pair);
+        // Only a span ending in whitespace (or at the end of the file, after a
+        // comment) can have swallowed anything.
+        let end = raw.end as usize;
+        let last = self.src.as_bytes().get(end.wrapping_sub(1));
+        if end < self.src.len() && !matches!(last, Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            return raw;
+        }
         match self.scan.token_before(raw.end as usize) {
             Some(t) if t.span.end > raw.start => Span {
                 start: raw.start,
@@ -232,11 +251,11 @@ impl<'s> Lowerer<'s> {
                 Rule::let_decl => self.lower_let_decl(pair).map(Item::Let),
                 Rule::rule_decl => self.lower_rule_decl(pair).map(Item::Rule),
                 Rule::EOI => continue,
-                _ => Err(shape_error(self.span_of(&pair), "a declaration")),
+                _ => fail(shape_error(self.span_of(&pair), "a declaration")),
             };
             match item {
                 Ok(item) => items.push(item),
-                Err(diag) => self.errors.push(diag),
+                Err(diag) => self.errors.push(*diag),
             }
         }
         File { items, comments }
@@ -420,7 +439,7 @@ impl<'s> Lowerer<'s> {
             match p.as_rule() {
                 Rule::day_spec => items.push(self.lower_day_spec(p)?),
                 Rule::comma => {}
-                _ => return Err(shape_error(self.span_of(&p), "a day")),
+                _ => return fail(shape_error(self.span_of(&p), "a day")),
             }
         }
         Ok(DaySet { items, span })
@@ -448,7 +467,7 @@ impl<'s> Lowerer<'s> {
             "fri" => Weekday::Fri,
             "sat" => Weekday::Sat,
             "sun" => Weekday::Sun,
-            _ => return Err(shape_error(span, "a day name")),
+            _ => return fail(shape_error(span, "a day name")),
         };
         Ok(Spanned::new(day, span))
     }
@@ -494,7 +513,7 @@ impl<'s> Lowerer<'s> {
             Rule::exit_after_clause => ClauseKind::ExitAfter(self.lower_exit_after_clause(pair)?),
             Rule::exit_when_clause => ClauseKind::ExitWhen(self.lower_exit_when_clause(pair)?),
             Rule::pyramid_clause => ClauseKind::Pyramid(self.lower_pyramid_clause(pair)?),
-            _ => return Err(shape_error(span, "a clause")),
+            _ => return fail(shape_error(span, "a clause")),
         };
         Ok(Clause { kind, span })
     }
@@ -524,7 +543,7 @@ impl<'s> Lowerer<'s> {
             Rule::kw_short => Action::Short,
             Rule::kw_cover => Action::Cover,
             Rule::kw_exit => Action::Exit,
-            _ => return Err(shape_error(span, "an action")),
+            _ => return fail(shape_error(span, "an action")),
         };
         Ok(Spanned::new(action, span))
     }
@@ -536,7 +555,7 @@ impl<'s> Lowerer<'s> {
         let keyword = match kw.as_rule() {
             Rule::kw_if => CondKeyword::If,
             Rule::kw_when => CondKeyword::When,
-            _ => return Err(shape_error(span, "`if` or `when`")),
+            _ => return fail(shape_error(span, "`if` or `when`")),
         };
         let keyword = Spanned::new(keyword, self.span_of(&kw));
         let expr = self.lower_expr(expect(&mut inner, span, Rule::expr)?)?.expr;
@@ -596,7 +615,7 @@ impl<'s> Lowerer<'s> {
             Rule::size_risk => self.lower_size_risk(base_pair)?,
             Rule::size_target_vol => self.lower_size_target_vol(base_pair)?,
             Rule::size_amount => self.lower_size_amount(base_pair)?,
-            _ => return Err(shape_error(self.span_of(&base_pair), "a size")),
+            _ => return fail(shape_error(self.span_of(&base_pair), "a size")),
         };
         let scaled_by = match optional(&mut inner, Rule::scaled_by) {
             Some(p) => Some(self.lower_scaled_by(p)?),
@@ -628,27 +647,22 @@ impl<'s> Lowerer<'s> {
         let amount = self.lower_expr(expect(&mut inner, span, Rule::expr)?)?.expr;
         let unit = self.lower_size_unit(expect(&mut inner, span, Rule::size_unit)?)?;
         Ok(match unit {
-            Rule::kw_units => SizeBase::Units(amount),
-            Rule::kw_contracts => SizeBase::Contracts(amount),
-            _ => SizeBase::PercentOfEquity(amount),
+            SizeUnit::Units => SizeBase::Units(amount),
+            SizeUnit::Contracts => SizeBase::Contracts(amount),
+            SizeUnit::OfEquity => SizeBase::PercentOfEquity(amount),
         })
     }
 
-    /// Returns `kw_units`, `kw_contracts` or `of_equity`.
-    fn lower_size_unit(&mut self, pair: Pair<'_, Rule>) -> Lowered<Rule> {
+    fn lower_size_unit(&mut self, pair: Pair<'_, Rule>) -> Lowered<SizeUnit> {
         let span = self.span_of(&pair);
         let unit = next(&mut pair.into_inner(), span, "a size unit")?;
         match unit.as_rule() {
-            Rule::kw_units | Rule::kw_contracts => Ok(unit.as_rule()),
-            Rule::of_equity => {
-                self.lower_of_equity(unit);
-                Ok(Rule::of_equity)
-            }
-            _ => Err(shape_error(span, "a size unit")),
+            Rule::kw_units => Ok(SizeUnit::Units),
+            Rule::kw_contracts => Ok(SizeUnit::Contracts),
+            Rule::of_equity => Ok(SizeUnit::OfEquity),
+            _ => fail(shape_error(span, "a size unit")),
         }
     }
-
-    fn lower_of_equity(&mut self, _pair: Pair<'_, Rule>) {}
 
     fn lower_scaled_by(&mut self, pair: Pair<'_, Rule>) -> Lowered<Expr> {
         self.clause_expr(pair, 2)
@@ -661,9 +675,9 @@ impl<'s> Lowerer<'s> {
         let amount = self.lower_expr(expect(&mut inner, span, Rule::expr)?)?.expr;
         let unit = self.lower_size_unit(expect(&mut inner, span, Rule::size_unit)?)?;
         Ok(match unit {
-            Rule::kw_units => SizeCap::Units(amount),
-            Rule::kw_contracts => SizeCap::Contracts(amount),
-            _ => SizeCap::PercentOfEquity(amount),
+            SizeUnit::Units => SizeCap::Units(amount),
+            SizeUnit::Contracts => SizeCap::Contracts(amount),
+            SizeUnit::OfEquity => SizeCap::PercentOfEquity(amount),
         })
     }
 
@@ -675,7 +689,7 @@ impl<'s> Lowerer<'s> {
         match inner.as_rule() {
             Rule::if_expr => self.lower_if_expr(inner),
             Rule::chain => self.lower_chain(inner),
-            _ => Err(shape_error(span, "an expression")),
+            _ => fail(shape_error(span, "an expression")),
         }
     }
 
@@ -718,8 +732,8 @@ impl<'s> Lowerer<'s> {
         let result = self.climb(&mut items, 0)?;
         match items.pop() {
             None => Ok(result),
-            Some(ChainItem::Infix(op, op_span)) => Err(self.stray_operator(op, op_span, &result)),
-            Some(_) => Err(shape_error(span, "an operator")),
+            Some(ChainItem::Infix(op, op_span)) => fail(self.stray_operator(op, op_span, &result)),
+            Some(_) => fail(shape_error(span, "an operator")),
         }
     }
 
@@ -780,7 +794,7 @@ impl<'s> Lowerer<'s> {
             Rule::rises_by => Infix::Move(MoveDirection::Rises),
             Rule::falls_by => Infix::Move(MoveDirection::Falls),
             Rule::kw_within => Infix::Within,
-            _ => return Err(shape_error(self.span_of(&pair), "an operator")),
+            _ => return fail(shape_error(self.span_of(&pair), "an operator")),
         })
     }
 
@@ -796,13 +810,15 @@ impl<'s> Lowerer<'s> {
             };
             items.push(ChainItem::Prefix(Spanned::new(op, self.span_of(&p))));
         }
-        let primary = inner.next().ok_or_else(|| shape_error(span, "a value"))?;
+        let primary = inner
+            .next()
+            .ok_or_else(|| Box::new(shape_error(span, "a value")))?;
         let mut atom = self.lower_primary(primary)?;
         for p in inner {
             atom = match p.as_rule() {
                 Rule::index => self.lower_index(p, atom)?,
                 Rule::field => self.lower_field(p, atom)?,
-                _ => return Err(shape_error(self.span_of(&p), "`[` or `.`")),
+                _ => return fail(shape_error(self.span_of(&p), "`[` or `.`")),
             };
         }
         items.push(ChainItem::Atom(atom));
@@ -830,9 +846,8 @@ impl<'s> Lowerer<'s> {
             }
             Rule::kw_true => Ok(leaf(ExprKind::Bool(true), span)),
             Rule::kw_false => Ok(leaf(ExprKind::Bool(false), span)),
-            Rule::call => self.lower_call(pair),
-            Rule::name => self.lower_name(pair),
-            _ => Err(shape_error(span, "a value")),
+            Rule::reference => self.lower_reference(pair),
+            _ => fail(shape_error(span, "a value")),
         }
     }
 
@@ -858,32 +873,37 @@ impl<'s> Lowerer<'s> {
         Ok(leaf(ExprKind::InSession(name), span))
     }
 
-    fn lower_call(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
+    fn lower_reference(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
         let span = self.span_of(&pair);
         let mut inner = pair.into_inner();
-        let func = self.lower_ident(expect(&mut inner, span, Rule::ident)?);
+        let ident = self.lower_ident(expect(&mut inner, span, Rule::ident)?);
+        match optional(&mut inner, Rule::args) {
+            None => Ok(leaf(ExprKind::Name(ident), span)),
+            Some(args) => {
+                let (args, depth) = self.lower_args(args)?;
+                node(
+                    Expr {
+                        kind: ExprKind::Call { func: ident, args },
+                        span,
+                    },
+                    depth + 1,
+                )
+            }
+        }
+    }
+
+    /// The argument expressions and the depth of the deepest one.
+    fn lower_args(&mut self, pair: Pair<'_, Rule>) -> Lowered<(Vec<Expr>, u32)> {
         let mut args = Vec::new();
         let mut depth = 0;
-        for p in inner {
+        for p in pair.into_inner() {
             if p.as_rule() == Rule::expr {
                 let arg = self.lower_expr(p)?;
                 depth = depth.max(arg.depth);
                 args.push(arg.expr);
             }
         }
-        node(
-            Expr {
-                kind: ExprKind::Call { func, args },
-                span,
-            },
-            depth + 1,
-        )
-    }
-
-    fn lower_name(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
-        let span = self.span_of(&pair);
-        let ident = self.lower_ident(expect(&mut pair.into_inner(), span, Rule::ident)?);
-        Ok(leaf(ExprKind::Name(ident), span))
+        Ok((args, depth))
     }
 
     fn lower_index(&mut self, pair: Pair<'_, Rule>, base: Node) -> Lowered<Node> {
@@ -929,7 +949,7 @@ impl<'s> Lowerer<'s> {
                         "bars have the fields `open`, `high`, `low`, `close` and `volume`",
                     ),
                 };
-                return Err(diag);
+                return fail(diag);
             }
         };
         let depth = base.depth + 1;
@@ -970,8 +990,8 @@ impl<'s> Lowerer<'s> {
                     depth,
                 )?
             }
-            Some(ChainItem::Infix(_, span)) => return Err(shape_error(span, "an operand")),
-            None => return Err(shape_error(Span::new(0, 0), "an operand")),
+            Some(ChainItem::Infix(_, span)) => return fail(shape_error(span, "an operand")),
+            None => return fail(shape_error(Span::new(0, 0), "an operand")),
         };
         while let Some(&ChainItem::Infix(op, op_span)) = items.last() {
             let power = op.power();
@@ -1014,7 +1034,7 @@ impl<'s> Lowerer<'s> {
                             items.pop();
                         }
                         _ => {
-                            return Err(self.missing_within(direction, op_span, &lhs, &amount));
+                            return fail(self.missing_within(direction, op_span, &lhs, &amount));
                         }
                     }
                     let window = self.climb(items, power + 2)?;
@@ -1056,7 +1076,7 @@ impl<'s> Lowerer<'s> {
                 && *next_op != Infix::Within
             {
                 let (next_op, next_span) = (*next_op, *next_span);
-                return Err(self.chained_comparison(&lhs, op, op_span, next_op, next_span, items));
+                return fail(self.chained_comparison(&lhs, op, op_span, next_op, next_span, items));
             }
         }
         Ok(lhs)
@@ -1156,18 +1176,20 @@ impl<'s> Lowerer<'s> {
 
     fn number_value(&self, text: &str, span: Span) -> Lowered<f64> {
         if text.matches('.').count() > 1 {
-            return Err(Diagnostic::new(
-                Code::InvalidLiteral,
-                span,
-                format!("invalid number `{text}`"),
-            )
-            .with_label("more than one decimal point")
-            .with_help("a number has at most one `.`, like `1.5`"));
+            return fail(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    span,
+                    format!("invalid number `{text}`"),
+                )
+                .with_label("more than one decimal point")
+                .with_help("a number has at most one `.`, like `1.5`"),
+            );
         }
         let clean: String = text.chars().filter(|c| *c != '_').collect();
         match clean.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
-            _ => Err(Diagnostic::new(
+            _ => fail(Diagnostic::new(
                 Code::InvalidLiteral,
                 span,
                 format!("number `{text}` is too large"),
@@ -1189,12 +1211,14 @@ impl<'s> Lowerer<'s> {
     fn count_value(&self, digits: &str, span: Span, what: &str) -> Lowered<u64> {
         let clean: String = digits.chars().filter(|c| *c != '_').collect();
         clean.parse::<u64>().map_err(|_| {
-            Diagnostic::new(
-                Code::InvalidLiteral,
-                span,
-                format!("{what} `{}` is too large", self.text(span)),
+            Box::new(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    span,
+                    format!("{what} `{}` is too large", self.text(span)),
+                )
+                .with_label(format!("at most {} fits", u64::MAX)),
             )
-            .with_label(format!("at most {} fits", u64::MAX))
         })
     }
 
@@ -1208,7 +1232,7 @@ impl<'s> Lowerer<'s> {
             "h" => TimeUnit::Hours,
             "d" => TimeUnit::Days,
             "w" => TimeUnit::Weeks,
-            _ => return Err(shape_error(span, "a duration unit")),
+            _ => return fail(shape_error(span, "a duration unit")),
         };
         let count = self.count_value(digits, span, "duration")?;
         Ok(Duration { count, unit })
@@ -1242,7 +1266,7 @@ impl<'s> Lowerer<'s> {
                 Some((_, 't')) => out.push('\t'),
                 other => {
                     let len = 1 + other.map_or(0, |(_, c)| c.len_utf8());
-                    return Err(Diagnostic::new(
+                    return fail(Diagnostic::new(
                         Code::InvalidEscape,
                         Span::new(start + i, start + i + len),
                         "unknown escape in a string",
@@ -1278,7 +1302,16 @@ impl<'s> Lowerer<'s> {
         };
         let positives: Vec<Rule> = match &err.variant {
             ErrorVariant::ParsingError { positives, .. } => positives.clone(),
-            ErrorVariant::CustomError { .. } => Vec::new(),
+            // pest's own call and stack limits; the scan normally stops deep
+            // input long before them.
+            ErrorVariant::CustomError { .. } => {
+                return Diagnostic::new(
+                    Code::NestingTooDeep,
+                    Span::new(pos, pos),
+                    "expression nested too deeply",
+                )
+                .with_help("split the expression into several `let` declarations");
+            }
         };
         let token = self.scan.token_at(pos);
         let span = match token {
@@ -1289,7 +1322,13 @@ impl<'s> Lowerer<'s> {
             .filter(|t| (t.span.start as usize) <= pos)
             .map(|t| self.text(t.span));
         let found = self.describe_found(pos);
-        let prev = self.scan.token_before(pos).map(|t| self.text(t.span));
+        let prev_token = self.scan.token_before(pos);
+        let prev = prev_token.map(|t| self.text(t.span));
+        // The declaration keyword two tokens back (`symbol gold ^`).
+        let declaring = prev_token
+            .and_then(|t| self.scan.token_before(t.span.start as usize))
+            .map(|t| self.text(t.span))
+            .filter(|w| DECLARATION_WORDS.contains(w));
 
         if let Some(closer @ (")" | "]")) = found_text
             && self.scan.unmatched_closers.contains(&pos)
@@ -1319,11 +1358,34 @@ impl<'s> Lowerer<'s> {
             ));
         }
 
-        let mut diag = match expected.message(prev) {
+        let mut diag = match expected.message(prev, declaring) {
             Some(what) => Diagnostic::new(Code::Syntax, span, format!("{what}, found {found}")),
             None => Diagnostic::new(Code::Syntax, span, format!("unexpected {found}")),
         };
-        if found_text == Some(".") && self.src[pos + 1..].starts_with(|c: char| c.is_ascii_digit())
+        if let Some(ascii) = found_text.and_then(ascii_lookalike) {
+            return diag.with_help(format!("this character is not ASCII: write {ascii}"));
+        }
+        let unit_word = found_text.map(|t| t.trim_start_matches(|c: char| c.is_ascii_digit()));
+        if let Some(word) = unit_word
+            && let Some(unit) = duration_unit_word(word)
+        {
+            let glued = found_text.map_or("", |t| &t[..t.len() - word.len()]);
+            let count = match (glued, prev) {
+                ("", Some(p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p,
+                ("", _) => "3",
+                (n, _) => n,
+            };
+            let help = if unit == "bars" {
+                format!("a bar count is written with `bars`: `{count} bars`")
+            } else {
+                format!(
+                    "write a duration as a whole number and a unit letter: `{count}{unit}` \
+                     (units `s`, `m`, `h`, `d`, `w`)"
+                )
+            };
+            diag = diag.with_help(help);
+        } else if found_text == Some(".")
+            && self.src[pos + 1..].starts_with(|c: char| c.is_ascii_digit())
         {
             diag = diag.with_help("a number starts with a digit: write `0.5`, not `.5`");
         } else if found_text == Some("=") && expected.operator {
@@ -1335,7 +1397,39 @@ impl<'s> Lowerer<'s> {
         } else if let Some(help) = expected.help(prev, found_text) {
             diag = diag.with_help(help);
         }
+        for (closer, opener) in [(Rule::paren_close, "("), (Rule::bracket_close, "[")] {
+            if expected.other.contains(&rule_name(closer))
+                && let Some(open) = self.unclosed_before(pos, opener)
+            {
+                diag = diag.with_secondary(open, format!("this `{opener}` is not closed"));
+            }
+        }
         diag
+    }
+
+    /// The innermost `opener` before `pos` that is not closed before it.
+    fn unclosed_before(&self, pos: usize, opener: &str) -> Option<Span> {
+        let closer = if opener == "(" { ")" } else { "]" };
+        let end = self
+            .scan
+            .tokens
+            .partition_point(|t| (t.span.end as usize) <= pos);
+        let mut depth = 0usize;
+        for t in self.scan.tokens[..end].iter().rev() {
+            if t.kind != TokKind::Punct {
+                continue;
+            }
+            let text = self.text(t.span);
+            if text == closer {
+                depth += 1;
+            } else if text == opener {
+                if depth == 0 {
+                    return Some(t.span);
+                }
+                depth -= 1;
+            }
+        }
+        None
     }
 }
 
@@ -1374,8 +1468,7 @@ impl Expected {
                 | Rule::operand
                 | Rule::paren
                 | Rule::in_session
-                | Rule::call
-                | Rule::name
+                | Rule::reference
                 | Rule::kw_not
                 | Rule::neg
                 | Rule::kw_in => e.expression = true,
@@ -1491,7 +1584,7 @@ impl Expected {
     }
 
     /// "expected ..." (without the "found" part).
-    fn message(&self, prev: Option<&str>) -> Option<String> {
+    fn message(&self, prev: Option<&str>, declaring: Option<&str>) -> Option<String> {
         if self.expression && !self.operator {
             let what = match prev {
                 Some("if") => Some("a condition after `if`"),
@@ -1540,6 +1633,9 @@ impl Expected {
         }
         // Name the place for single punctuation expectations.
         if parts.len() == 1 && self.other.len() == 1 {
+            if let ("`=`", Some(kind)) = (self.other[0], declaring) {
+                return Some(format!("expected `=` after the {kind} name"));
+            }
             let after = match (self.other[0], prev) {
                 ("`=`", Some(_)) => Some("after the name"),
                 ("`:`", Some(_)) => Some("after the rule name"),
@@ -1631,6 +1727,33 @@ fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(n, _)| *n >= 3)
         .max_by_key(|(n, _)| *n)
         .map(|(_, c)| c)
+}
+
+/// The ASCII spelling of a typographic character pasted from a document.
+fn ascii_lookalike(found: &str) -> Option<&'static str> {
+    Some(match found.chars().next()? {
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => "a straight quote `\"`",
+        '\u{2265}' => "`>=`",
+        '\u{2264}' => "`<=`",
+        '\u{2260}' => "`!=`",
+        '\u{2212}' | '\u{2013}' | '\u{2014}' => "a plain minus `-`",
+        '\u{00D7}' => "`*`",
+        '\u{00F7}' => "`/`",
+        _ => return None,
+    })
+}
+
+/// The unit a trader meant by a spelt-out unit word (`days` -> `d`).
+fn duration_unit_word(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "min" | "mins" | "minute" | "minutes" => "m",
+        "hr" | "hrs" | "hour" | "hours" => "h",
+        "day" | "days" => "d",
+        "wk" | "wks" | "week" | "weeks" => "w",
+        "bar" => "bars",
+        _ => return None,
+    })
 }
 
 /// "a, b or c".
