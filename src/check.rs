@@ -2522,10 +2522,7 @@ impl<'a> Checker<'a> {
             Diagnostic::new(
                 Code::TypeMismatch,
                 e.span,
-                format!(
-                    "{ctx} must be true or false, found {}",
-                    t.describe()
-                ),
+                format!("{ctx} must be true or false, found {}", t.describe()),
             )
             .with_label(label)
             .with_help(help),
