@@ -419,8 +419,36 @@ pub fn check(file: &File) -> Checked {
     let mut diags = c.diags;
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     let mut out = c.out;
-    out.diagnostics = diags;
+    out.diagnostics = merge_unknown_names(diags);
     out
+}
+
+/// Keeps one "unknown name" error per name (the first use), noting how many
+/// more uses there are, so that one missing declaration gives one error.
+fn merge_unknown_names(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut more: Vec<usize> = Vec::new();
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags {
+        if d.code == Code::UnknownName {
+            if let Some(&i) = first.get(&d.message) {
+                more[i] += 1;
+                continue;
+            }
+            first.insert(d.message.clone(), kept.len());
+        }
+        more.push(0);
+        kept.push(d);
+    }
+    for (d, n) in kept.iter_mut().zip(more) {
+        if n > 0 {
+            let times = if n == 1 { "time" } else { "times" };
+            d.notes.push(format!(
+                "this name is used {n} more {times} in the file; the same fix applies there"
+            ));
+        }
+    }
+    kept
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -2427,8 +2455,8 @@ impl<'a> Checker<'a> {
                 .with_label(format!("this is {}", Type::Number(c).describe()))
                 .with_secondary(ea.span, format!("this is {}", Type::Number(a).describe()))
                 .with_help(
-                    "compare percents with percents and prices with prices; a percent of the \
-                     price is e.g. `gold.close * 2%`",
+                    "give both the same unit: two percents, or two price distances \
+                     (e.g. `gold.close * 0.02` for 2% of the price)",
                 ),
             );
             return Type::Error;
