@@ -3050,7 +3050,7 @@ fn reads_prices(e: &Expr) -> bool {
 /// number of minutes that divides a day (1m to 12h), or exactly 1d or 1w.
 pub fn interval_is_supported(d: ast::Duration) -> bool {
     let secs = d.seconds();
-    (secs % 60 == 0 && (60..=12 * 3600).contains(&secs) && 86_400 % secs == 0)
+    (secs.is_multiple_of(60) && (60..=12 * 3600).contains(&secs) && 86_400 % secs == 0)
         || secs == 86_400
         || secs == 7 * 86_400
 }
