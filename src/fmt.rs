@@ -13,8 +13,10 @@
 //! - literals reprinted from the source text, so `1_000_000` and `1.50%` stay
 //!   as written; parentheses kept exactly where the source had them;
 //! - a line longer than 100 columns whose expression is joined by `while`,
-//!   `or` or `and` is broken before those words, loosest first, with
-//!   continuation lines indented 8 spaces;
+//!   `or` or `and` is broken before those words, loosest first and only
+//!   where a line is still too long, also inside parentheses that hold a whole
+//!   line's expression; continuation lines are indented 8 spaces (so a rule's
+//!   clause continues 4 columns deeper than the clause);
 //! - comments kept: a comment on its own line stays before the declaration or
 //!   clause that follows it, a comment after code stays at the end of that
 //!   line (after two spaces), and a comment inside a multi-line declaration or
@@ -39,6 +41,56 @@ const CONTINUATION_INDENT: &str = "        ";
 /// the module documentation; the result ends with a newline unless empty.
 pub fn format(file: &File, source: &str) -> String {
     Formatter { src: source }.file(file)
+}
+
+/// Checks that `formatted`, the output of [`format`] for `original`, parses
+/// to the same tree (spans aside) with the same comments.
+///
+/// # Errors
+///
+/// Says what went wrong when the formatted text does not parse, means
+/// something else, or lost or changed a comment.
+pub fn verify(original: &File, formatted: &str) -> Result<(), String> {
+    let reparsed = crate::syntax::parse(formatted)
+        .map_err(|_| "the formatted text does not parse".to_string())?;
+    if erase_spans(&format!("{:?}", reparsed.items))
+        != erase_spans(&format!("{:?}", original.items))
+    {
+        return Err("the formatted text would mean something else".into());
+    }
+    let texts = |f: &File| {
+        f.comments
+            .iter()
+            .map(|c| c.text.clone())
+            .collect::<Vec<_>>()
+    };
+    if texts(&reparsed) != texts(original) {
+        return Err("formatting would lose or reorder comments".into());
+    }
+    Ok(())
+}
+
+/// Removes every `@START..END` (the `Debug` form of a [`Span`]) from a
+/// `Debug` dump of a tree.
+fn erase_spans(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug;
+    while let Some(i) = rest.find('@') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+        let a = digits(after);
+        let is_span = a > 0 && after[a..].starts_with("..") && digits(&after[a + 2..]) > 0;
+        if is_span {
+            let b = digits(&after[a + 2..]);
+            rest = &after[a + 2 + b..];
+        } else {
+            out.push('@');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A piece of the output that comments attach to: a declaration, a rule's
@@ -403,32 +455,51 @@ impl<'s> Formatter<'s> {
     /// `prefix` followed by `expr`, broken before `while`/`or`/`and` (loosest
     /// first, only where a line is still too long) when it does not fit.
     fn layout(&self, prefix: String, expr: &Expr) -> Vec<String> {
-        let mut segments: Vec<(Option<&'static str>, &Expr)> = vec![(None, expr)];
+        let mut segments = vec![Segment {
+            conn: None,
+            expr,
+            open: 0,
+            close: 0,
+        }];
         loop {
             let lines: Vec<String> = segments
                 .iter()
-                .map(|(conn, e)| {
-                    let mut line = match conn {
+                .map(|seg| {
+                    let mut line = match seg.conn {
                         None => prefix.clone(),
                         Some(c) => format!("{CONTINUATION_INDENT}{c} "),
                     };
-                    self.expr(e, &mut line);
+                    line.extend(std::iter::repeat_n('(', seg.open));
+                    self.expr(seg.expr, &mut line);
+                    line.extend(std::iter::repeat_n(')', seg.close));
                     line
                 })
                 .collect();
             let mut changed = false;
             let mut next = Vec::with_capacity(segments.len());
-            for (line, (conn, e)) in lines.iter().zip(&segments) {
+            for (line, seg) in lines.iter().zip(&segments) {
+                // A chain in parentheses breaks inside them: `(a\n and b)`.
+                let mut inner = seg.expr;
+                let mut depth = 0;
+                while let ExprKind::Paren(e) = &inner.kind {
+                    inner = e;
+                    depth += 1;
+                }
                 if line.chars().count() > MAX_WIDTH
-                    && let Some(parts) = split_chain(e)
+                    && let Some(parts) = split_chain(inner)
                 {
                     changed = true;
-                    let mut parts = parts.into_iter();
-                    let (_, first) = parts.next().expect("a chain has two or more parts");
-                    next.push((*conn, first));
-                    next.extend(parts.map(|(c, e)| (Some(c), e)));
+                    let last = parts.len() - 1;
+                    for (i, (conn, expr)) in parts.into_iter().enumerate() {
+                        next.push(Segment {
+                            conn: if i == 0 { seg.conn } else { Some(conn) },
+                            expr,
+                            open: if i == 0 { seg.open + depth } else { 0 },
+                            close: if i == last { seg.close + depth } else { 0 },
+                        });
+                    }
                 } else {
-                    next.push((*conn, *e));
+                    next.push(*seg);
                 }
             }
             if !changed {
@@ -601,6 +672,16 @@ impl<'s> Formatter<'s> {
     }
 }
 
+/// One line of a broken expression: `conn` (none on the first line), then
+/// `open` parentheses, the expression, and `close` parentheses.
+#[derive(Clone, Copy)]
+struct Segment<'e> {
+    conn: Option<&'static str>,
+    expr: &'e Expr,
+    open: usize,
+    close: usize,
+}
+
 /// Splits a `while`/`or`/`and` chain (left-associative, not through
 /// parentheses) into its operands, each after the first with its connective.
 fn split_chain(e: &Expr) -> Option<Vec<(&'static str, &Expr)>> {
@@ -677,5 +758,55 @@ impl Lines {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse;
+
+    fn fmt(text: &str) -> String {
+        format(&parse(text).expect("valid syntax"), text)
+    }
+
+    #[test]
+    fn erase_spans_removes_only_spans() {
+        assert_eq!(
+            erase_spans("Name(x @12..13) @12..13, String(\"a@b\") @1..2, @.."),
+            "Name(x ) , String(\"a@b\") , @.."
+        );
+    }
+
+    #[test]
+    fn verify_accepts_the_formatted_text() {
+        let text = "let a=1+2*3 # note\n";
+        let file = parse(text).unwrap();
+        assert_eq!(fmt(text), "let a = 1 + 2 * 3  # note\n");
+        assert_eq!(verify(&file, &fmt(text)), Ok(()));
+    }
+
+    #[test]
+    fn verify_rejects_other_meanings_and_lost_comments() {
+        let file = parse("let a = 1 + 2 * 3 # note\n").unwrap();
+        assert!(verify(&file, "let a = (1 + 2) * 3 # note\n").is_err());
+        assert!(verify(&file, "let a = 1 + 2 * 3\n").is_err());
+        assert!(verify(&file, "let a = 1 +\n").is_err());
+    }
+
+    #[test]
+    fn rule_clauses_are_indented_and_separated() {
+        assert_eq!(
+            fmt("symbol g = G\nrule r: buy g stop 2%\nrule s:\nsell g"),
+            "symbol g = G\n\nrule r:\n    buy g\n    stop 2%\n\nrule s:\n    sell g\n"
+        );
+    }
+
+    #[test]
+    fn negation_never_glues_two_minus_signs() {
+        assert_eq!(
+            fmt("let a = - -1\nlet b = -(-1)\n"),
+            "let a = - -1\nlet b = -(-1)\n"
+        );
     }
 }
