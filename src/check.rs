@@ -2496,8 +2496,13 @@ impl<'a> Checker<'a> {
             Type::Session => (
                 Code::TypeMismatch,
                 format!(
-                    "to test whether the time is inside the session, write `in {0}`; for its prices use e.g. `session_return(SYMBOL, {0})`",
-                    show(e)
+                    "to test whether the time is inside the session, write `in {0}`; for its \
+                     move use e.g. `session_return({1}, {0})`",
+                    show(e),
+                    self.names_of_kind(&[DeclKind::Symbol])
+                        .first()
+                        .copied()
+                        .unwrap_or("gold")
                 ),
             ),
             Type::String => (Code::TypeMismatch, "strings are only titles".to_string()),
