@@ -480,6 +480,15 @@ impl<'a> Checker<'a> {
         let cyclic = self.let_cycles(&edges);
         self.let_order(&edges, &cyclic);
         self.let_state = vec![LetState::Unchecked; self.out.lets.len()];
+        // Declarations first: lets and rules use param ranges.
+        for (index, item) in self.file.items.iter().enumerate() {
+            match item {
+                Item::Symbol(d) => self.check_symbol(d),
+                Item::Param(d) => self.check_param(index, d),
+                Item::Session(d) => self.check_session(index, d),
+                _ => {}
+            }
+        }
         // Lets in evaluation order, so each let's type is known before use.
         for i in self.out.let_order.clone() {
             self.check_let(i);
@@ -491,12 +500,8 @@ impl<'a> Checker<'a> {
             }
         }
         for (index, item) in self.file.items.iter().enumerate() {
-            match item {
-                Item::Symbol(d) => self.check_symbol(d),
-                Item::Param(d) => self.check_param(index, d),
-                Item::Session(d) => self.check_session(index, d),
-                Item::Rule(d) => self.check_rule(index, d),
-                Item::Strategy(_) | Item::Series(_) | Item::Let(_) => {}
+            if let Item::Rule(d) = item {
+                self.check_rule(index, d);
             }
         }
         self.unused();
@@ -791,11 +796,14 @@ impl<'a> Checker<'a> {
         };
         let mut d = Diagnostic::new(Code::LetCycle, first.span, message)
             .with_label("this let is part of a cycle")
-            .with_note(format!("the cycle is {chain}"))
-            .with_help(
-                "a let cannot depend on itself; compute one of them from other values, \
-                 or use a look-back such as `x[1]` inside an indicator",
-            );
+            .with_note(format!(
+                "lets are evaluated in dependency order, and {chain} has no starting point"
+            ))
+            .with_help(format!(
+                "compute {} from symbols, series, params or other lets; for a running \
+                 extreme use a built-in such as `highest(x, 20)`",
+                if path.len() == 1 { "it" } else { "one of them" }
+            ));
         for (k, span) in links.iter().enumerate() {
             let from = self.out.lets[path[k]].name.as_str();
             let to = self.out.lets[path[(k + 1) % path.len()]].name.as_str();
@@ -2662,7 +2670,14 @@ impl<'a> Checker<'a> {
                             format!("{ctx} must be a whole number of bars, at least 1"),
                         )
                         .with_label(format!("this is {}", show_const(c)))
-                        .with_help(format!("call it as {}", self.example_call(b))),
+                        .with_help(if v > 1.0 {
+                            format!(
+                                "lengths count whole bars: did you mean `{}`?",
+                                fmt_num(v.floor())
+                            )
+                        } else {
+                            "lengths count whole bars, at least 1: e.g. `14`".to_string()
+                        }),
                     );
                     return false;
                 }
@@ -2800,22 +2815,13 @@ impl<'a> Checker<'a> {
         else {
             return None;
         };
-        let item = self.out.params[index].item;
-        let Item::Param(d) = &self.file.items[item] else {
-            return None;
-        };
-        let r = d.range.as_ref()?;
-        for part in [Some(&r.lo), Some(&r.hi), r.step.as_ref()]
+        // Only valid ranges are recorded; invalid ones are reported already.
+        let r = self.out.params[index].range.as_ref()?;
+        [Some(r.lo), Some(r.hi), r.step]
             .into_iter()
             .flatten()
-        {
-            if let Ok(c) = literal(part)
-                && !ok(c.magnitude())
-            {
-                return Some(show_const(c));
-            }
-        }
-        None
+            .find(|c| !ok(c.magnitude()))
+            .map(show_const)
     }
 
     /// Comparisons and phrases.
