@@ -257,6 +257,37 @@ pub struct RuleInfo {
 }
 
 /// The result of [`check`]: diagnostics plus everything resolved.
+///
+/// # Example
+///
+/// ```
+/// use playbook::check::{DeclKind, Type, Unit, check};
+/// use playbook::syntax::ast::{ClauseKind, ExprKind, Item};
+/// use playbook::syntax::parse;
+///
+/// let file = parse(
+///     "symbol gold = XAUUSD @ 1h\n\
+///      let dip = change(gold.close, 1d) < -1%\n\
+///      rule r:\n    buy gold if dip\n",
+/// )
+/// .expect("valid syntax");
+/// let checked = check(&file);
+/// assert!(!checked.has_errors());
+///
+/// // The acting symbol of the rule, and its data and interval.
+/// let sym = &checked.symbols[checked.rules[0].symbol.expect("resolved")];
+/// assert_eq!((sym.data.as_str(), sym.resample.map(|d| d.seconds())), ("XAUUSD", Some(3600)));
+///
+/// // A name use in the rule's condition points straight at its declaration.
+/// let Item::Rule(rule) = &file.items[2] else { unreachable!() };
+/// let ClauseKind::Action(action) = &rule.clauses[0].kind else { unreachable!() };
+/// let cond = &action.condition.as_ref().expect("has a condition").expr;
+/// let ExprKind::Name(name) = &cond.kind else { unreachable!() };
+/// let decl = checked.refs[&name.span];
+/// assert_eq!(decl.kind, DeclKind::Let);
+/// assert_eq!(checked.lets[decl.index].ty, Type::Bool);
+/// assert_eq!(checked.types[&cond.span], Type::Bool);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Checked {
     /// Errors and warnings, sorted by source position.
@@ -1113,10 +1144,14 @@ impl<'a> Checker<'a> {
         match jiff::tz::TimeZone::get(&d.zone.node) {
             Ok(tz) => self.out.sessions[index].zone = Some(tz),
             Err(_) => {
-                let names: Vec<String> = jiff::tz::db()
+                // A system zoneinfo may also list `posix/...` and `right/...`
+                // copies; suggest the canonical names only.
+                let mut names: Vec<String> = jiff::tz::db()
                     .available()
                     .map(|n| n.as_str().to_string())
+                    .filter(|n| !n.starts_with("posix/") && !n.starts_with("right/"))
                     .collect();
+                names.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
                 let written = d.zone.node.to_lowercase();
                 let suggestion = did_you_mean(&d.zone.node, names.iter().map(String::as_str))
                     .or_else(|| {
