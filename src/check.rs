@@ -2943,32 +2943,26 @@ impl<'a> Checker<'a> {
                     .with_help(help),
                 );
             }
-            _ => {
-                let price_like = reads_prices(plain);
-                let (what, help) = if price_like {
-                    let (l, r) = if std::ptr::eq(plain, lhs) {
-                        (format!("change({}, 1d)", show(plain)), show(rhs))
-                    } else {
-                        (show(lhs), format!("change({}, 1d)", show(plain)))
-                    };
-                    ("a price", format!("did you mean `{l} {op} {r}`?"))
+            // Other plain values (ratios such as `(1 + r) * (1 + q) - 1`,
+            // oscillators) may legitimately meet a percent; prices may not.
+            _ if self.is_price(plain, 0) => {
+                let (l, r) = if std::ptr::eq(plain, lhs) {
+                    (format!("change({}, 1d)", show(plain)), show(rhs))
                 } else {
-                    (
-                        "a plain number",
-                        "make both sides percents or both plain numbers".to_string(),
-                    )
+                    (show(lhs), format!("change({}, 1d)", show(plain)))
                 };
                 self.emit(
                     Diagnostic::new(
                         Code::PercentComparedWithPrice,
                         plain.span,
-                        format!("a percent is compared with {what}"),
+                        "a percent is compared with a price",
                     )
-                    .with_label(format!("this is {what}"))
+                    .with_label("this is a price")
                     .with_secondary(pct.span, "this is a percent")
-                    .with_help(help),
+                    .with_help(format!("did you mean `{l} {op} {r}`?")),
                 );
             }
+            _ => {}
         }
     }
 
@@ -2992,17 +2986,80 @@ impl<'a> Checker<'a> {
                     )),
                 );
             }
-            _ => {
+            _ if self.is_price(amount, 0) => {
                 self.emit(
                     Diagnostic::new(
                         Code::PercentComparedWithPrice,
                         amount.span,
-                        format!("`{word}` measures a percent change, but this is a plain number"),
+                        format!("`{word}` measures a percent change, but this is a price"),
                     )
-                    .with_label("a plain number")
-                    .with_help("give the amount as a percent, e.g. `1.5%`"),
+                    .with_label("a price")
+                    .with_help(format!(
+                        "give the amount as a percent, e.g. `1.5%`; for a move in price use \
+                         `diff(X, W) >= {}`",
+                        show(amount)
+                    )),
                 );
             }
+            _ => {}
+        }
+    }
+
+    /// Whether a plain-number expression is a price (or price distance):
+    /// a bar price field, a price built-in, an average or extreme of a
+    /// price, sums of prices, a price scaled by a number, or a let bound to one.
+    fn is_price(&self, e: &Expr, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        let d = depth + 1;
+        match &e.kind {
+            ExprKind::Field { field, .. } => field.node != ast::Field::Volume,
+            ExprKind::Paren(inner) => self.is_price(inner, d),
+            ExprKind::Unary { operand, .. } => self.is_price(operand, d),
+            ExprKind::Index { base, .. } => self.is_price(base, d),
+            ExprKind::Name(id) => match self.out.names.get(&id.name) {
+                Some(&DeclId {
+                    kind: DeclKind::Let,
+                    index,
+                }) if self.let_state.get(index) == Some(&LetState::Done) => {
+                    self.is_price(&self.let_decl(index).value, d)
+                }
+                _ => false,
+            },
+            ExprKind::Call { func, args } => match Builtin::from_name(&func.name) {
+                Some(
+                    Builtin::Atr
+                    | Builtin::SessionOpen
+                    | Builtin::SessionHigh
+                    | Builtin::SessionLow
+                    | Builtin::SessionClose,
+                ) => true,
+                Some(
+                    Builtin::Sma
+                    | Builtin::Ema
+                    | Builtin::Wma
+                    | Builtin::Highest
+                    | Builtin::Lowest
+                    | Builtin::Diff
+                    | Builtin::Abs
+                    | Builtin::Stdev
+                    | Builtin::Slope,
+                ) => args.first().is_some_and(|a| self.is_price(a, d)),
+                Some(Builtin::Min | Builtin::Max) => args.iter().any(|a| self.is_price(a, d)),
+                _ => false,
+            },
+            ExprKind::Binary { op, lhs, rhs } => match op.node {
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul => {
+                    self.is_price(lhs, d) || self.is_price(rhs, d)
+                }
+                BinaryOp::Div => self.is_price(lhs, d) && !self.is_price(rhs, d),
+                _ => false,
+            },
+            ExprKind::If {
+                then, otherwise, ..
+            } => self.is_price(then, d) || self.is_price(otherwise, d),
+            _ => false,
         }
     }
 
@@ -3069,27 +3126,6 @@ fn literal(e: &Expr) -> Result<Const, &'static str> {
         ExprKind::Name(_) => Err("this is a name, not a literal"),
         _ => Err("this is computed, not a literal"),
     }
-}
-
-/// Whether an expression reads bar prices (a field other than volume, or a
-/// price-valued built-in).
-fn reads_prices(e: &Expr) -> bool {
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Field { field, .. } if field.node != ast::Field::Volume => return true,
-            ExprKind::Call { func, .. }
-                if matches!(
-                    func.name.as_str(),
-                    "atr" | "session_open" | "session_high" | "session_low" | "session_close"
-                ) =>
-            {
-                return true;
-            }
-            _ => stack.extend(children(e)),
-        }
-    }
-    false
 }
 
 /// Whether `symbol NAME = DATA @ INTERVAL` supports the interval: a whole
