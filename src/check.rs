@@ -508,7 +508,12 @@ impl<'a> Checker<'a> {
     fn run(&mut self) {
         self.declare();
         let edges = self.let_edges();
-        let cyclic = self.let_cycles(&edges);
+        let mut cyclic = self.let_cycles(&edges);
+        // A let can sit in a cycle that DFS only meets through a cross edge;
+        // every member of a strongly connected component is cyclic.
+        for (c, in_scc) in cyclic.iter_mut().zip(in_cycle(&edges)) {
+            *c |= in_scc;
+        }
         self.let_order(&edges, &cyclic);
         self.let_state = vec![LetState::Unchecked; self.out.lets.len()];
         // Declarations first: lets and rules use param ranges.
@@ -2860,7 +2865,6 @@ impl<'a> Checker<'a> {
     }
 
     /// Comparisons and phrases.
-    #[allow(clippy::too_many_arguments)]
     fn compare(&mut self, op: &str, lhs: &Expr, lt: Type, rhs: &Expr, rt: Type, equality: bool) {
         match (lt, rt) {
             (Type::Error, _) | (_, Type::Error) => {}
@@ -3126,6 +3130,64 @@ fn literal(e: &Expr) -> Result<Const, &'static str> {
         ExprKind::Name(_) => Err("this is a name, not a literal"),
         _ => Err("this is computed, not a literal"),
     }
+}
+
+/// For each node, whether it lies on a cycle (Kosaraju, iterative).
+fn in_cycle(edges: &LetEdges) -> Vec<bool> {
+    let n = edges.len();
+    // Post-order of a DFS over the graph.
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for root in 0..n {
+        if seen[root] {
+            continue;
+        }
+        seen[root] = true;
+        let mut stack = vec![(root, 0usize)];
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&(to, _)) = edges[node].get(*next) {
+                *next += 1;
+                if !seen[to] {
+                    seen[to] = true;
+                    stack.push((to, 0));
+                }
+            } else {
+                order.push(node);
+                stack.pop();
+            }
+        }
+    }
+    // Components of the reversed graph, in reverse post-order.
+    let mut reversed = vec![Vec::new(); n];
+    for (from, outs) in edges.iter().enumerate() {
+        for &(to, _) in outs {
+            reversed[to].push(from);
+        }
+    }
+    let mut comp = vec![usize::MAX; n];
+    let mut sizes = Vec::new();
+    for &v in order.iter().rev() {
+        if comp[v] != usize::MAX {
+            continue;
+        }
+        let c = sizes.len();
+        let mut size = 0;
+        comp[v] = c;
+        let mut stack = vec![v];
+        while let Some(x) = stack.pop() {
+            size += 1;
+            for &u in &reversed[x] {
+                if comp[u] == usize::MAX {
+                    comp[u] = c;
+                    stack.push(u);
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    (0..n)
+        .map(|v| sizes[comp[v]] > 1 || edges[v].iter().any(|&(to, _)| to == v))
+        .collect()
 }
 
 /// Whether `symbol NAME = DATA @ INTERVAL` supports the interval: a whole
@@ -3414,6 +3476,16 @@ mod tests {
         assert_eq!(fmt_num(-0.0), "0");
         assert_eq!(show_const(Const::Percent(0.0025)), "0.25%");
         assert_eq!(show_const(Const::Bars(1)), "1 bar");
+    }
+
+    #[test]
+    fn cycles_met_through_cross_edges_are_found() {
+        // r -> a -> r, r -> w -> a: w is on the cycle r -> w -> a -> r.
+        let e = |to: usize| (to, Span::default());
+        let edges: LetEdges = vec![vec![e(1), e(2)], vec![e(0)], vec![e(1)], vec![e(0)]];
+        assert_eq!(in_cycle(&edges), [true, true, true, false]);
+        let self_loop: LetEdges = vec![vec![e(0)], vec![]];
+        assert_eq!(in_cycle(&self_loop), [true, false]);
     }
 
     #[test]
