@@ -201,6 +201,13 @@ impl<'s> Lowerer<'s> {
     /// non-atomic rule swallow at its end.
     fn span_of(&self, pair: &Pair<'_, Rule>) -> Span {
         let raw = span_of(pair);
+        // Only a span ending in whitespace (or at the end of the file, after a
+        // comment) can have swallowed anything.
+        let end = raw.end as usize;
+        let last = self.src.as_bytes().get(end.wrapping_sub(1));
+        if end < self.src.len() && !matches!(last, Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            return raw;
+        }
         match self.scan.token_before(raw.end as usize) {
             Some(t) if t.span.end > raw.start => Span {
                 start: raw.start,
@@ -830,8 +837,7 @@ impl<'s> Lowerer<'s> {
             }
             Rule::kw_true => Ok(leaf(ExprKind::Bool(true), span)),
             Rule::kw_false => Ok(leaf(ExprKind::Bool(false), span)),
-            Rule::call => self.lower_call(pair),
-            Rule::name => self.lower_name(pair),
+            Rule::reference => self.lower_reference(pair),
             _ => Err(shape_error(span, "a value")),
         }
     }
@@ -858,32 +864,37 @@ impl<'s> Lowerer<'s> {
         Ok(leaf(ExprKind::InSession(name), span))
     }
 
-    fn lower_call(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
+    fn lower_reference(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
         let span = self.span_of(&pair);
         let mut inner = pair.into_inner();
-        let func = self.lower_ident(expect(&mut inner, span, Rule::ident)?);
+        let ident = self.lower_ident(expect(&mut inner, span, Rule::ident)?);
+        match optional(&mut inner, Rule::args) {
+            None => Ok(leaf(ExprKind::Name(ident), span)),
+            Some(args) => {
+                let (args, depth) = self.lower_args(args)?;
+                node(
+                    Expr {
+                        kind: ExprKind::Call { func: ident, args },
+                        span,
+                    },
+                    depth + 1,
+                )
+            }
+        }
+    }
+
+    /// The argument expressions and the depth of the deepest one.
+    fn lower_args(&mut self, pair: Pair<'_, Rule>) -> Lowered<(Vec<Expr>, u32)> {
         let mut args = Vec::new();
         let mut depth = 0;
-        for p in inner {
+        for p in pair.into_inner() {
             if p.as_rule() == Rule::expr {
                 let arg = self.lower_expr(p)?;
                 depth = depth.max(arg.depth);
                 args.push(arg.expr);
             }
         }
-        node(
-            Expr {
-                kind: ExprKind::Call { func, args },
-                span,
-            },
-            depth + 1,
-        )
-    }
-
-    fn lower_name(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
-        let span = self.span_of(&pair);
-        let ident = self.lower_ident(expect(&mut pair.into_inner(), span, Rule::ident)?);
-        Ok(leaf(ExprKind::Name(ident), span))
+        Ok((args, depth))
     }
 
     fn lower_index(&mut self, pair: Pair<'_, Rule>, base: Node) -> Lowered<Node> {
@@ -1374,8 +1385,7 @@ impl Expected {
                 | Rule::operand
                 | Rule::paren
                 | Rule::in_session
-                | Rule::call
-                | Rule::name
+                | Rule::reference
                 | Rule::kw_not
                 | Rule::neg
                 | Rule::kw_in => e.expression = true,
