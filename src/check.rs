@@ -22,6 +22,15 @@
 //! with errors, the tables are still filled as far as possible (useful for
 //! editors), but some entries carry [`Type::Error`] or `None`.
 //!
+//! What is checked (codes in `docs/errors.md`): names and their kinds with
+//! "did you mean" suggestions, duplicates, types and units of every
+//! expression and of every built-in's arguments, `let` cycles, time zones,
+//! clock times and session windows, param literals and ranges, resample
+//! intervals, rule structure (one action, clauses once, `risk` needs `stop`,
+//! closing rules take no `size`/`stop`/... (E0409)), look-backs, session
+//! functions on daily symbols; warnings for unused declarations and for
+//! percents compared with prices or plain constants.
+//!
 //! Units: a number is either plain (a price, a count, a ratio) or a percent.
 //! `+ -` of the same unit keep it; a percent times or divided by a plain number
 //! stays a percent; any other arithmetic mixing the two, and a percent times
@@ -34,8 +43,9 @@ use crate::syntax::ast::{
 };
 use std::collections::{BTreeMap, HashMap};
 
-/// Deepest expression nesting the checker walks (left-nested operator chains
-/// such as `a + a + ... + a` are not limited by the parser's bracket limit).
+/// Deepest expression nesting the checker walks before reporting E0002. The
+/// parser already refuses trees deeper than 256 levels, so this only guards
+/// hand-built trees; the walk stays well inside a 2 MiB thread stack.
 pub const MAX_DEPTH: usize = 400;
 
 /// The furthest a look-back `x[n]` may reach, in bars.
@@ -440,7 +450,7 @@ pub fn check(file: &File) -> Checked {
         file,
         out: Checked::default(),
         diags: Vec::new(),
-        used: Vec::new(),
+        used: BTreeMap::new(),
         decl_of_item: vec![None; file.items.len()],
         let_state: Vec::new(),
         depth: 0,
@@ -494,7 +504,7 @@ struct Checker<'a> {
     out: Checked,
     diags: Vec<Diagnostic>,
     /// Whether each declaration (by `decl_of_item` order) is used.
-    used: Vec<(DeclId, bool)>,
+    used: BTreeMap<DeclId, bool>,
     decl_of_item: Vec<Option<DeclId>>,
     let_state: Vec<LetState>,
     depth: usize,
@@ -658,15 +668,15 @@ impl<'a> Checker<'a> {
                 first_span.insert(name.name.as_str(), (name.span, kind));
                 self.out.names.insert(name.name.clone(), id);
                 if kind != DeclKind::Rule {
-                    self.used.push((id, false));
+                    self.used.insert(id, false);
                 }
             }
         }
     }
 
     fn mark_used(&mut self, id: DeclId) {
-        if let Some(entry) = self.used.iter_mut().find(|(d, _)| *d == id) {
-            entry.1 = true;
+        if let Some(used) = self.used.get_mut(&id) {
+            *used = true;
         }
     }
 
@@ -686,7 +696,7 @@ impl<'a> Checker<'a> {
 
     fn unused(&mut self) {
         let mut found = Vec::new();
-        for &(id, used) in &self.used {
+        for (&id, &used) in &self.used {
             if !used {
                 found.push(id);
             }
