@@ -1289,7 +1289,16 @@ impl<'s> Lowerer<'s> {
         };
         let positives: Vec<Rule> = match &err.variant {
             ErrorVariant::ParsingError { positives, .. } => positives.clone(),
-            ErrorVariant::CustomError { .. } => Vec::new(),
+            // pest's own call and stack limits; the scan normally stops deep
+            // input long before them.
+            ErrorVariant::CustomError { .. } => {
+                return Diagnostic::new(
+                    Code::NestingTooDeep,
+                    Span::new(pos, pos),
+                    "expression nested too deeply",
+                )
+                .with_help("split the expression into several `let` declarations");
+            }
         };
         let token = self.scan.token_at(pos);
         let span = match token {
@@ -1334,7 +1343,27 @@ impl<'s> Lowerer<'s> {
             Some(what) => Diagnostic::new(Code::Syntax, span, format!("{what}, found {found}")),
             None => Diagnostic::new(Code::Syntax, span, format!("unexpected {found}")),
         };
-        if found_text == Some(".") && self.src[pos + 1..].starts_with(|c: char| c.is_ascii_digit())
+        let unit_word = found_text.map(|t| t.trim_start_matches(|c: char| c.is_ascii_digit()));
+        if let Some(word) = unit_word
+            && let Some(unit) = duration_unit_word(word)
+        {
+            let glued = found_text.map_or("", |t| &t[..t.len() - word.len()]);
+            let count = match (glued, prev) {
+                ("", Some(p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p,
+                ("", _) => "3",
+                (n, _) => n,
+            };
+            let help = if unit == "bars" {
+                format!("a bar count is written with `bars`: `{count} bars`")
+            } else {
+                format!(
+                    "write a duration as a whole number and a unit letter: `{count}{unit}` \
+                     (units `s`, `m`, `h`, `d`, `w`)"
+                )
+            };
+            diag = diag.with_help(help);
+        } else if found_text == Some(".")
+            && self.src[pos + 1..].starts_with(|c: char| c.is_ascii_digit())
         {
             diag = diag.with_help("a number starts with a digit: write `0.5`, not `.5`");
         } else if found_text == Some("=") && expected.operator {
@@ -1641,6 +1670,19 @@ fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(n, _)| *n >= 3)
         .max_by_key(|(n, _)| *n)
         .map(|(_, c)| c)
+}
+
+/// The unit a trader meant by a spelt-out unit word (`days` -> `d`).
+fn duration_unit_word(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "min" | "mins" | "minute" | "minutes" => "m",
+        "hr" | "hrs" | "hour" | "hours" => "h",
+        "day" | "days" => "d",
+        "wk" | "wks" | "week" | "weeks" => "w",
+        "bar" => "bars",
+        _ => return None,
+    })
 }
 
 /// "a, b or c".
