@@ -345,6 +345,14 @@ fn comments_are_collected_with_spans() {
 }
 
 #[test]
+fn a_byte_order_mark_is_whitespace() {
+    let file = expect_ok("\u{FEFF}symbol gold = XAUUSD\r\nlet x = gold.close # c\r\n");
+    assert_eq!(file.items.len(), 2);
+    assert_eq!(file.items[0].span().start, 3);
+    assert_eq!(file.comments[0].text, " c");
+}
+
+#[test]
 fn spans_do_not_swallow_trailing_whitespace_or_comments() {
     let source = "session s = 09:00-10:00 UTC mon-fri   # c\n\nlet x = a + b  # d\n";
     let file = expect_ok(source);
@@ -412,6 +420,20 @@ fn nesting_beyond_the_limit_is_an_error() {
         ] {
             assert_eq!(expect_codes(&source), [Code::NestingTooDeep], "{source}");
         }
+    });
+}
+
+#[test]
+fn mixed_nesting_counts_every_form() {
+    on_small_stack(|| {
+        // Each unit opens a call, a look-back, a parenthesis and an `if`:
+        // four levels.
+        let units = |n| nested("f(x[(if a then -", "a", " else 0)]) ", n);
+        expect_ok(&units(MAX_NESTING / 4 - 1));
+        assert_eq!(
+            expect_codes(&units(MAX_NESTING / 4 + 1)),
+            [Code::NestingTooDeep]
+        );
     });
 }
 

@@ -201,6 +201,13 @@ impl<'s> Lowerer<'s> {
     /// non-atomic rule swallow at its end.
     fn span_of(&self, pair: &Pair<'_, Rule>) -> Span {
         let raw = span_of(pair);
+        // Only a span ending in whitespace (or at the end of the file, after a
+        // comment) can have swallowed anything.
+        let end = raw.end as usize;
+        let last = self.src.as_bytes().get(end.wrapping_sub(1));
+        if end < self.src.len() && !matches!(last, Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            return raw;
+        }
         match self.scan.token_before(raw.end as usize) {
             Some(t) if t.span.end > raw.start => Span {
                 start: raw.start,
@@ -830,8 +837,7 @@ impl<'s> Lowerer<'s> {
             }
             Rule::kw_true => Ok(leaf(ExprKind::Bool(true), span)),
             Rule::kw_false => Ok(leaf(ExprKind::Bool(false), span)),
-            Rule::call => self.lower_call(pair),
-            Rule::name => self.lower_name(pair),
+            Rule::reference => self.lower_reference(pair),
             _ => Err(shape_error(span, "a value")),
         }
     }
@@ -858,32 +864,37 @@ impl<'s> Lowerer<'s> {
         Ok(leaf(ExprKind::InSession(name), span))
     }
 
-    fn lower_call(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
+    fn lower_reference(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
         let span = self.span_of(&pair);
         let mut inner = pair.into_inner();
-        let func = self.lower_ident(expect(&mut inner, span, Rule::ident)?);
+        let ident = self.lower_ident(expect(&mut inner, span, Rule::ident)?);
+        match optional(&mut inner, Rule::args) {
+            None => Ok(leaf(ExprKind::Name(ident), span)),
+            Some(args) => {
+                let (args, depth) = self.lower_args(args)?;
+                node(
+                    Expr {
+                        kind: ExprKind::Call { func: ident, args },
+                        span,
+                    },
+                    depth + 1,
+                )
+            }
+        }
+    }
+
+    /// The argument expressions and the depth of the deepest one.
+    fn lower_args(&mut self, pair: Pair<'_, Rule>) -> Lowered<(Vec<Expr>, u32)> {
         let mut args = Vec::new();
         let mut depth = 0;
-        for p in inner {
+        for p in pair.into_inner() {
             if p.as_rule() == Rule::expr {
                 let arg = self.lower_expr(p)?;
                 depth = depth.max(arg.depth);
                 args.push(arg.expr);
             }
         }
-        node(
-            Expr {
-                kind: ExprKind::Call { func, args },
-                span,
-            },
-            depth + 1,
-        )
-    }
-
-    fn lower_name(&mut self, pair: Pair<'_, Rule>) -> Lowered<Node> {
-        let span = self.span_of(&pair);
-        let ident = self.lower_ident(expect(&mut pair.into_inner(), span, Rule::ident)?);
-        Ok(leaf(ExprKind::Name(ident), span))
+        Ok((args, depth))
     }
 
     fn lower_index(&mut self, pair: Pair<'_, Rule>, base: Node) -> Lowered<Node> {
@@ -1278,7 +1289,16 @@ impl<'s> Lowerer<'s> {
         };
         let positives: Vec<Rule> = match &err.variant {
             ErrorVariant::ParsingError { positives, .. } => positives.clone(),
-            ErrorVariant::CustomError { .. } => Vec::new(),
+            // pest's own call and stack limits; the scan normally stops deep
+            // input long before them.
+            ErrorVariant::CustomError { .. } => {
+                return Diagnostic::new(
+                    Code::NestingTooDeep,
+                    Span::new(pos, pos),
+                    "expression nested too deeply",
+                )
+                .with_help("split the expression into several `let` declarations");
+            }
         };
         let token = self.scan.token_at(pos);
         let span = match token {
@@ -1289,7 +1309,13 @@ impl<'s> Lowerer<'s> {
             .filter(|t| (t.span.start as usize) <= pos)
             .map(|t| self.text(t.span));
         let found = self.describe_found(pos);
-        let prev = self.scan.token_before(pos).map(|t| self.text(t.span));
+        let prev_token = self.scan.token_before(pos);
+        let prev = prev_token.map(|t| self.text(t.span));
+        // The declaration keyword two tokens back (`symbol gold ^`).
+        let declaring = prev_token
+            .and_then(|t| self.scan.token_before(t.span.start as usize))
+            .map(|t| self.text(t.span))
+            .filter(|w| DECLARATION_WORDS.contains(w));
 
         if let Some(closer @ (")" | "]")) = found_text
             && self.scan.unmatched_closers.contains(&pos)
@@ -1319,11 +1345,34 @@ impl<'s> Lowerer<'s> {
             ));
         }
 
-        let mut diag = match expected.message(prev) {
+        let mut diag = match expected.message(prev, declaring) {
             Some(what) => Diagnostic::new(Code::Syntax, span, format!("{what}, found {found}")),
             None => Diagnostic::new(Code::Syntax, span, format!("unexpected {found}")),
         };
-        if found_text == Some(".") && self.src[pos + 1..].starts_with(|c: char| c.is_ascii_digit())
+        if let Some(ascii) = found_text.and_then(ascii_lookalike) {
+            return diag.with_help(format!("this character is not ASCII: write {ascii}"));
+        }
+        let unit_word = found_text.map(|t| t.trim_start_matches(|c: char| c.is_ascii_digit()));
+        if let Some(word) = unit_word
+            && let Some(unit) = duration_unit_word(word)
+        {
+            let glued = found_text.map_or("", |t| &t[..t.len() - word.len()]);
+            let count = match (glued, prev) {
+                ("", Some(p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p,
+                ("", _) => "3",
+                (n, _) => n,
+            };
+            let help = if unit == "bars" {
+                format!("a bar count is written with `bars`: `{count} bars`")
+            } else {
+                format!(
+                    "write a duration as a whole number and a unit letter: `{count}{unit}` \
+                     (units `s`, `m`, `h`, `d`, `w`)"
+                )
+            };
+            diag = diag.with_help(help);
+        } else if found_text == Some(".")
+            && self.src[pos + 1..].starts_with(|c: char| c.is_ascii_digit())
         {
             diag = diag.with_help("a number starts with a digit: write `0.5`, not `.5`");
         } else if found_text == Some("=") && expected.operator {
@@ -1335,7 +1384,39 @@ impl<'s> Lowerer<'s> {
         } else if let Some(help) = expected.help(prev, found_text) {
             diag = diag.with_help(help);
         }
+        for (closer, opener) in [(Rule::paren_close, "("), (Rule::bracket_close, "[")] {
+            if expected.other.contains(&rule_name(closer))
+                && let Some(open) = self.unclosed_before(pos, opener)
+            {
+                diag = diag.with_secondary(open, format!("this `{opener}` is not closed"));
+            }
+        }
         diag
+    }
+
+    /// The innermost `opener` before `pos` that is not closed before it.
+    fn unclosed_before(&self, pos: usize, opener: &str) -> Option<Span> {
+        let closer = if opener == "(" { ")" } else { "]" };
+        let end = self
+            .scan
+            .tokens
+            .partition_point(|t| (t.span.end as usize) <= pos);
+        let mut depth = 0usize;
+        for t in self.scan.tokens[..end].iter().rev() {
+            if t.kind != TokKind::Punct {
+                continue;
+            }
+            let text = self.text(t.span);
+            if text == closer {
+                depth += 1;
+            } else if text == opener {
+                if depth == 0 {
+                    return Some(t.span);
+                }
+                depth -= 1;
+            }
+        }
+        None
     }
 }
 
@@ -1374,8 +1455,7 @@ impl Expected {
                 | Rule::operand
                 | Rule::paren
                 | Rule::in_session
-                | Rule::call
-                | Rule::name
+                | Rule::reference
                 | Rule::kw_not
                 | Rule::neg
                 | Rule::kw_in => e.expression = true,
@@ -1491,7 +1571,7 @@ impl Expected {
     }
 
     /// "expected ..." (without the "found" part).
-    fn message(&self, prev: Option<&str>) -> Option<String> {
+    fn message(&self, prev: Option<&str>, declaring: Option<&str>) -> Option<String> {
         if self.expression && !self.operator {
             let what = match prev {
                 Some("if") => Some("a condition after `if`"),
@@ -1540,6 +1620,9 @@ impl Expected {
         }
         // Name the place for single punctuation expectations.
         if parts.len() == 1 && self.other.len() == 1 {
+            if let ("`=`", Some(kind)) = (self.other[0], declaring) {
+                return Some(format!("expected `=` after the {kind} name"));
+            }
             let after = match (self.other[0], prev) {
                 ("`=`", Some(_)) => Some("after the name"),
                 ("`:`", Some(_)) => Some("after the rule name"),
@@ -1631,6 +1714,33 @@ fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(n, _)| *n >= 3)
         .max_by_key(|(n, _)| *n)
         .map(|(_, c)| c)
+}
+
+/// The ASCII spelling of a typographic character pasted from a document.
+fn ascii_lookalike(found: &str) -> Option<&'static str> {
+    Some(match found.chars().next()? {
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => "a straight quote `\"`",
+        '\u{2265}' => "`>=`",
+        '\u{2264}' => "`<=`",
+        '\u{2260}' => "`!=`",
+        '\u{2212}' | '\u{2013}' | '\u{2014}' => "a plain minus `-`",
+        '\u{00D7}' => "`*`",
+        '\u{00F7}' => "`/`",
+        _ => return None,
+    })
+}
+
+/// The unit a trader meant by a spelt-out unit word (`days` -> `d`).
+fn duration_unit_word(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "min" | "mins" | "minute" | "minutes" => "m",
+        "hr" | "hrs" | "hour" | "hours" => "h",
+        "day" | "days" => "d",
+        "wk" | "wks" | "week" | "weeks" => "w",
+        "bar" => "bars",
+        _ => return None,
+    })
 }
 
 /// "a, b or c".

@@ -143,6 +143,8 @@ pub(crate) fn scan(src: &str) -> Scan {
         let b = bytes[i];
         match b {
             b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            // A byte-order mark is whitespace, as in the grammar.
+            0xEF if bytes[i..].starts_with("\u{FEFF}".as_bytes()) => i += 3,
             b'#' => {
                 let start = i;
                 while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
