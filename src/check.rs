@@ -22,6 +22,15 @@
 //! with errors, the tables are still filled as far as possible (useful for
 //! editors), but some entries carry [`Type::Error`] or `None`.
 //!
+//! What is checked (codes in `docs/errors.md`): names and their kinds with
+//! "did you mean" suggestions, duplicates, types and units of every
+//! expression and of every built-in's arguments, `let` cycles, time zones,
+//! clock times and session windows, param literals and ranges, resample
+//! intervals, rule structure (one action, clauses once, `risk` needs `stop`,
+//! closing rules take no `size`/`stop`/... (E0409)), look-backs, session
+//! functions on daily symbols; warnings for unused declarations and for
+//! percents compared with prices or plain constants.
+//!
 //! Units: a number is either plain (a price, a count, a ratio) or a percent.
 //! `+ -` of the same unit keep it; a percent times or divided by a plain number
 //! stays a percent; any other arithmetic mixing the two, and a percent times
@@ -34,8 +43,9 @@ use crate::syntax::ast::{
 };
 use std::collections::{BTreeMap, HashMap};
 
-/// Deepest expression nesting the checker walks (left-nested operator chains
-/// such as `a + a + ... + a` are not limited by the parser's bracket limit).
+/// Deepest expression nesting the checker walks before reporting E0002. The
+/// parser already refuses trees deeper than 256 levels, so this only guards
+/// hand-built trees; the walk stays well inside a 2 MiB thread stack.
 pub const MAX_DEPTH: usize = 400;
 
 /// The furthest a look-back `x[n]` may reach, in bars.
@@ -257,6 +267,37 @@ pub struct RuleInfo {
 }
 
 /// The result of [`check`]: diagnostics plus everything resolved.
+///
+/// # Example
+///
+/// ```
+/// use playbook::check::{DeclKind, Type, Unit, check};
+/// use playbook::syntax::ast::{ClauseKind, ExprKind, Item};
+/// use playbook::syntax::parse;
+///
+/// let file = parse(
+///     "symbol gold = XAUUSD @ 1h\n\
+///      let dip = change(gold.close, 1d) < -1%\n\
+///      rule r:\n    buy gold if dip\n",
+/// )
+/// .expect("valid syntax");
+/// let checked = check(&file);
+/// assert!(!checked.has_errors());
+///
+/// // The acting symbol of the rule, and its data and interval.
+/// let sym = &checked.symbols[checked.rules[0].symbol.expect("resolved")];
+/// assert_eq!((sym.data.as_str(), sym.resample.map(|d| d.seconds())), ("XAUUSD", Some(3600)));
+///
+/// // A name use in the rule's condition points straight at its declaration.
+/// let Item::Rule(rule) = &file.items[2] else { unreachable!() };
+/// let ClauseKind::Action(action) = &rule.clauses[0].kind else { unreachable!() };
+/// let cond = &action.condition.as_ref().expect("has a condition").expr;
+/// let ExprKind::Name(name) = &cond.kind else { unreachable!() };
+/// let decl = checked.refs[&name.span];
+/// assert_eq!(decl.kind, DeclKind::Let);
+/// assert_eq!(checked.lets[decl.index].ty, Type::Bool);
+/// assert_eq!(checked.types[&cond.span], Type::Bool);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Checked {
     /// Errors and warnings, sorted by source position.
@@ -409,7 +450,7 @@ pub fn check(file: &File) -> Checked {
         file,
         out: Checked::default(),
         diags: Vec::new(),
-        used: Vec::new(),
+        used: BTreeMap::new(),
         decl_of_item: vec![None; file.items.len()],
         let_state: Vec::new(),
         depth: 0,
@@ -419,8 +460,36 @@ pub fn check(file: &File) -> Checked {
     let mut diags = c.diags;
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     let mut out = c.out;
-    out.diagnostics = diags;
+    out.diagnostics = merge_unknown_names(diags);
     out
+}
+
+/// Keeps one "unknown name" error per name (the first use), noting how many
+/// more uses there are, so that one missing declaration gives one error.
+fn merge_unknown_names(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut more: Vec<usize> = Vec::new();
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags {
+        if d.code == Code::UnknownName {
+            if let Some(&i) = first.get(&d.message) {
+                more[i] += 1;
+                continue;
+            }
+            first.insert(d.message.clone(), kept.len());
+        }
+        more.push(0);
+        kept.push(d);
+    }
+    for (d, n) in kept.iter_mut().zip(more) {
+        if n > 0 {
+            let times = if n == 1 { "time" } else { "times" };
+            d.notes.push(format!(
+                "this name is used {n} more {times} in the file; the same fix applies there"
+            ));
+        }
+    }
+    kept
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -435,7 +504,7 @@ struct Checker<'a> {
     out: Checked,
     diags: Vec<Diagnostic>,
     /// Whether each declaration (by `decl_of_item` order) is used.
-    used: Vec<(DeclId, bool)>,
+    used: BTreeMap<DeclId, bool>,
     decl_of_item: Vec<Option<DeclId>>,
     let_state: Vec<LetState>,
     depth: usize,
@@ -449,9 +518,23 @@ impl<'a> Checker<'a> {
     fn run(&mut self) {
         self.declare();
         let edges = self.let_edges();
-        let cyclic = self.let_cycles(&edges);
+        let mut cyclic = self.let_cycles(&edges);
+        // A let can sit in a cycle that DFS only meets through a cross edge;
+        // every member of a strongly connected component is cyclic.
+        for (c, in_scc) in cyclic.iter_mut().zip(in_cycle(&edges)) {
+            *c |= in_scc;
+        }
         self.let_order(&edges, &cyclic);
         self.let_state = vec![LetState::Unchecked; self.out.lets.len()];
+        // Declarations first: lets and rules use param ranges.
+        for (index, item) in self.file.items.iter().enumerate() {
+            match item {
+                Item::Symbol(d) => self.check_symbol(d),
+                Item::Param(d) => self.check_param(index, d),
+                Item::Session(d) => self.check_session(index, d),
+                _ => {}
+            }
+        }
         // Lets in evaluation order, so each let's type is known before use.
         for i in self.out.let_order.clone() {
             self.check_let(i);
@@ -463,12 +546,8 @@ impl<'a> Checker<'a> {
             }
         }
         for (index, item) in self.file.items.iter().enumerate() {
-            match item {
-                Item::Symbol(d) => self.check_symbol(d),
-                Item::Param(d) => self.check_param(index, d),
-                Item::Session(d) => self.check_session(index, d),
-                Item::Rule(d) => self.check_rule(index, d),
-                Item::Strategy(_) | Item::Series(_) | Item::Let(_) => {}
+            if let Item::Rule(d) = item {
+                self.check_rule(index, d);
             }
         }
         self.unused();
@@ -589,15 +668,15 @@ impl<'a> Checker<'a> {
                 first_span.insert(name.name.as_str(), (name.span, kind));
                 self.out.names.insert(name.name.clone(), id);
                 if kind != DeclKind::Rule {
-                    self.used.push((id, false));
+                    self.used.insert(id, false);
                 }
             }
         }
     }
 
     fn mark_used(&mut self, id: DeclId) {
-        if let Some(entry) = self.used.iter_mut().find(|(d, _)| *d == id) {
-            entry.1 = true;
+        if let Some(used) = self.used.get_mut(&id) {
+            *used = true;
         }
     }
 
@@ -617,7 +696,7 @@ impl<'a> Checker<'a> {
 
     fn unused(&mut self) {
         let mut found = Vec::new();
-        for &(id, used) in &self.used {
+        for (&id, &used) in &self.used {
             if !used {
                 found.push(id);
             }
@@ -763,11 +842,14 @@ impl<'a> Checker<'a> {
         };
         let mut d = Diagnostic::new(Code::LetCycle, first.span, message)
             .with_label("this let is part of a cycle")
-            .with_note(format!("the cycle is {chain}"))
-            .with_help(
-                "a let cannot depend on itself; compute one of them from other values, \
-                 or use a look-back such as `x[1]` inside an indicator",
-            );
+            .with_note(format!(
+                "lets are evaluated in dependency order, and {chain} has no starting point"
+            ))
+            .with_help(format!(
+                "compute {} from symbols, series, params or other lets; for a running \
+                 extreme use a built-in such as `highest(x, 20)`",
+                if path.len() == 1 { "it" } else { "one of them" }
+            ));
         for (k, span) in links.iter().enumerate() {
             let from = self.out.lets[path[k]].name.as_str();
             let to = self.out.lets[path[(k + 1) % path.len()]].name.as_str();
@@ -843,10 +925,7 @@ impl<'a> Checker<'a> {
     fn check_symbol(&mut self, d: &ast::SymbolDecl) {
         let Some(r) = &d.resample else { return };
         let secs = r.node.seconds();
-        let ok = (secs % 60 == 0 && (60..=12 * 3600).contains(&secs) && 86_400 % secs == 0)
-            || secs == 86_400
-            || secs == 7 * 86_400;
-        if !ok {
+        if !interval_is_supported(r.node) {
             let written = format!("{}{}", r.node.count, r.node.unit.suffix());
             let why = if secs < 60 {
                 "intervals shorter than a minute are not supported"
@@ -1039,6 +1118,18 @@ impl<'a> Checker<'a> {
     fn param_literal(&mut self, e: &Expr, what: &str) -> Option<Const> {
         match literal(e) {
             Ok(c) => Some(c),
+            Err(reason) if reason == NEGATIVE_DURATION => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::ParamNotLiteral,
+                        e.span,
+                        format!("the {what} of a param cannot be a negative duration or bar count"),
+                    )
+                    .with_label(reason)
+                    .with_help("durations and bar counts cannot be negative: remove the `-`"),
+                );
+                None
+            }
             Err(reason) => {
                 let help = if what == "default" {
                     "a param is a constant you can tune: write a number, percent, duration, \
@@ -1068,11 +1159,28 @@ impl<'a> Checker<'a> {
         match jiff::tz::TimeZone::get(&d.zone.node) {
             Ok(tz) => self.out.sessions[index].zone = Some(tz),
             Err(_) => {
-                let names: Vec<String> = jiff::tz::db()
+                // A system zoneinfo may also list `posix/...` and `right/...`
+                // copies; suggest the canonical names only.
+                let mut names: Vec<String> = jiff::tz::db()
                     .available()
                     .map(|n| n.as_str().to_string())
+                    .filter(|n| !n.starts_with("posix/") && !n.starts_with("right/"))
                     .collect();
-                let suggestion = did_you_mean(&d.zone.node, names.iter().map(String::as_str));
+                names.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+                let written = d.zone.node.to_lowercase();
+                let suggestion = did_you_mean(&d.zone.node, names.iter().map(String::as_str))
+                    .or_else(|| {
+                        // `New_York` for `America/New_York`, `tokyo` for `Asia/Tokyo`.
+                        names
+                            .iter()
+                            .filter(|n| n.contains('/'))
+                            .find(|n| {
+                                n.rsplit('/')
+                                    .next()
+                                    .is_some_and(|last| last.to_lowercase() == written)
+                            })
+                            .map(String::as_str)
+                    });
                 let help = match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "use an IANA zone name such as `Asia/Tokyo`, `Europe/London` or \
@@ -1235,7 +1343,10 @@ impl<'a> Checker<'a> {
         if let Some((a, _)) = action {
             acting_symbol = self.action_symbol(&a.symbol, a.action.node);
             if let Some(cond) = &a.condition {
-                self.condition(&cond.expr, "the condition of a rule");
+                self.condition(
+                    &cond.expr,
+                    &format!("the condition of `{}`", action_word(a.action.node)),
+                );
                 if let Some(when) = when_clause {
                     let inline = cond.keyword.span.to(cond.expr.span);
                     let (primary, secondary) = if when.start > inline.start {
@@ -1298,8 +1409,8 @@ impl<'a> Checker<'a> {
             }
             match &clause.kind {
                 ClauseKind::Action(_) => {}
-                ClauseKind::When(e) => self.condition(e, "a `when` condition"),
-                ClauseKind::ExitWhen(e) => self.condition(e, "an `exit when` condition"),
+                ClauseKind::When(e) => self.condition(e, "the `when` clause"),
+                ClauseKind::ExitWhen(e) => self.condition(e, "the `exit when` clause"),
                 ClauseKind::Size(s) => self.sizing(s, stop, d),
                 ClauseKind::Stop(e) => self.distance(e, "stop"),
                 ClauseKind::Target(e) => self.distance(e, "target"),
@@ -1323,7 +1434,24 @@ impl<'a> Checker<'a> {
                 Some(index)
             }
             Some(id) => {
-                let help = self.symbol_help(&sym.name);
+                let help = match self.suggest(&sym.name, &[DeclKind::Symbol]) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => {
+                        let symbols = self.names_of_kind(&[DeclKind::Symbol]);
+                        if symbols.is_empty() {
+                            "declare a symbol first, e.g. `symbol gold = XAUUSD`".to_string()
+                        } else {
+                            format!(
+                                "the symbols declared are: {}",
+                                symbols
+                                    .iter()
+                                    .map(|s| format!("`{s}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        }
+                    }
+                };
                 self.emit(
                     Diagnostic::new(
                         Code::WrongKindOfName,
@@ -1356,11 +1484,24 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn symbol_help(&self, name: &str) -> String {
-        let symbols = self.names_of_kind(&[DeclKind::Symbol]);
-        match did_you_mean(name, symbols.iter().copied()) {
+    /// "did you mean" over the declarations of `kinds`; marks the suggested
+    /// declaration as used so that a typo does not also warn "unused".
+    fn suggest(&mut self, name: &str, kinds: &[DeclKind]) -> Option<String> {
+        let candidates = self.names_of_kind(kinds);
+        let s = did_you_mean(name, candidates.iter().copied())?.to_string();
+        if let Some(id) = self.out.names.get(&s).copied() {
+            self.mark_used(id);
+        }
+        Some(s)
+    }
+
+    fn symbol_help(&mut self, name: &str) -> String {
+        match self.suggest(name, &[DeclKind::Symbol]) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("declare it first, e.g. `symbol {name} = XAUUSD`"),
+            None => format!(
+                "declare it first, e.g. `symbol {name} = {}`",
+                name.to_uppercase()
+            ),
         }
     }
 
@@ -1498,6 +1639,19 @@ impl<'a> Checker<'a> {
                 .with_label(format!("this is {}", t.describe()))
                 .with_help(format!(
                     "for a time exit write `exit after {}`; a `{clause}` is e.g. `{clause} 2%` or `{clause} 2 * atr(gold, 14)`",
+                    show(e)
+                )),
+            ),
+            Type::Bool => self.emit(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    format!("a `{clause}` distance must be a number, found a condition"),
+                )
+                .with_label("this is true or false")
+                .with_help(format!(
+                    "a `{clause}` is a distance from the entry price, e.g. `{clause} 3%`; \
+                     to exit when a condition holds, write `exit when {}`",
                     show(e)
                 )),
             ),
@@ -1651,205 +1805,235 @@ impl<'a> Checker<'a> {
             ExprKind::Duration(_) => Type::Duration,
             ExprKind::Bars(_) => Type::Bars,
             ExprKind::Bool(_) => Type::Bool,
-            ExprKind::String(_) => {
-                self.emit(
-                    Diagnostic::new(Code::TypeMismatch, e.span, "a string is not a value")
-                        .with_label("strings are only used as the strategy title")
-                        .with_help("remove the quotes if you meant a name"),
-                );
-                Type::Error
-            }
+            ExprKind::String(_) => self.string_expr(e),
             ExprKind::Name(id) => self.name_value(id),
             ExprKind::Field { base, .. } => {
-                self.field_base(base);
-                Type::Number(Unit::Plain)
-            }
-            ExprKind::Index { base, offset } => {
-                let t = self.expr(base);
-                self.lookback(offset);
-                match t {
-                    Type::Number(_) | Type::Bool | Type::Error => t,
-                    Type::Symbol => {
-                        let name = show(base);
-                        self.emit(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                base.span,
-                                format!("`{name}` is a symbol and has no past value by itself"),
-                            )
-                            .with_label("a symbol")
-                            .with_help(format!(
-                                "look back on one of its fields, e.g. `{name}.close{}`",
-                                index_suffix(offset)
-                            )),
-                        );
-                        Type::Error
-                    }
-                    _ => {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                base.span,
-                                format!(
-                                    "only numbers and conditions have past values, found {}",
-                                    t.describe()
-                                ),
-                            )
-                            .with_label(format!("this is {}", t.describe()))
-                            .with_help("look back on a number such as `gold.close[1]`"),
-                        );
-                        Type::Error
-                    }
+                if self.field_base(base) {
+                    Type::Number(Unit::Plain)
+                } else {
+                    Type::Error
                 }
             }
+            ExprKind::Index { .. } => self.index_expr(e),
             ExprKind::Call { func, args } => self.call(e, func, args),
-            ExprKind::Unary { op, operand } => {
-                let t = self.expr(operand);
-                match op.node {
-                    UnaryOp::Neg => match self.want_number(operand, t, "`-`") {
-                        Some(u) => Type::Number(u),
-                        None => Type::Error,
-                    },
-                    UnaryOp::Not => {
-                        self.want_cond(operand, t, "`not`");
-                        Type::Bool
-                    }
-                }
-            }
-            ExprKind::Binary { op, lhs, rhs } => {
-                let lt = self.expr(lhs);
-                let rt = self.expr(rhs);
-                let sym = op.node.as_str();
-                match op.node {
-                    BinaryOp::And | BinaryOp::Or => {
-                        self.want_cond(lhs, lt, &format!("`{sym}`"));
-                        self.want_cond(rhs, rt, &format!("`{sym}`"));
-                        Type::Bool
-                    }
-                    o if o.is_comparison() => {
-                        self.compare(
-                            e,
-                            sym,
-                            lhs,
-                            lt,
-                            rhs,
-                            rt,
-                            matches!(o, BinaryOp::Eq | BinaryOp::Ne),
-                        );
-                        Type::Bool
-                    }
-                    _ => {
-                        let lu = self.want_number(lhs, lt, &format!("the left side of `{sym}`"));
-                        let ru = self.want_number(rhs, rt, &format!("the right side of `{sym}`"));
-                        match (lu, ru) {
-                            (Some(a), Some(b)) => Type::Number(arith_unit(op.node, a, b)),
-                            _ => Type::Error,
-                        }
-                    }
-                }
-            }
+            ExprKind::Unary { .. } => self.unary_expr(e),
+            ExprKind::Binary { .. } => self.binary_expr(e),
             ExprKind::Compare { op, lhs, rhs } => {
                 let lt = self.expr(lhs);
                 let rt = self.expr(rhs);
-                self.compare(e, op.node.as_str(), lhs, lt, rhs, rt, false);
+                self.compare(op.node.as_str(), lhs, lt, rhs, rt, false);
                 Type::Bool
             }
-            ExprKind::Move {
-                direction,
-                subject,
-                amount,
-                window,
-            } => {
-                let word = match direction.node {
-                    MoveDirection::Rises => "rises by",
-                    MoveDirection::Falls => "falls by",
-                };
-                let st = self.expr(subject);
-                self.want_number(subject, st, &format!("the subject of `{word}`"));
-                let at = self.expr(amount);
-                if let Some(Unit::Plain) =
-                    self.want_number(amount, at, &format!("the amount of `{word}`"))
-                {
-                    self.plain_move_amount(amount, word);
-                }
-                let wt = self.expr(window);
-                self.want_window(window, wt, &format!("the window of `{word} ... within`"));
-                Type::Bool
-            }
+            ExprKind::Move { .. } => self.move_expr(e),
             ExprKind::While { lhs, rhs } => {
                 let lt = self.expr(lhs);
                 let rt = self.expr(rhs);
-                self.want_cond(lhs, lt, "`while`");
-                self.want_cond(rhs, rt, "`while`");
+                self.want_cond(lhs, lt, "each side of `while`");
+                self.want_cond(rhs, rt, "each side of `while`");
                 Type::Bool
             }
             ExprKind::InSession(id) => {
                 self.session_ref(id, "`in`");
                 Type::Bool
             }
-            ExprKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                let ct = self.expr(cond);
-                self.want_cond(cond, ct, "the condition of `if`");
-                let a = self.expr(then);
-                let b = self.expr(otherwise);
-                match (a, b) {
-                    (Type::Error, _) | (_, Type::Error) => Type::Error,
-                    (a, b) if a == b => a,
-                    (Type::Number(_), Type::Number(_)) => {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::UnitMismatch,
-                                otherwise.span,
-                                format!(
-                                    "`if` branches have different units: {} and {}",
-                                    a.describe(),
-                                    b.describe()
-                                ),
-                            )
-                            .with_label(format!("this is {}", b.describe()))
-                            .with_secondary(then.span, format!("this is {}", a.describe()))
-                            .with_help("make both branches percents or both plain numbers"),
-                        );
-                        Type::Error
-                    }
-                    _ => {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                otherwise.span,
-                                format!(
-                                    "`if` branches have different types: {} and {}",
-                                    a.describe(),
-                                    b.describe()
-                                ),
-                            )
-                            .with_label(format!("this is {}", b.describe()))
-                            .with_secondary(then.span, format!("this is {}", a.describe()))
-                            .with_help("both branches must give the same kind of value"),
-                        );
-                        Type::Error
-                    }
+            ExprKind::If { .. } => self.if_expr(e),
+            ExprKind::Paren(inner) => self.expr(inner),
+        }
+    }
+
+    fn string_expr(&mut self, e: &Expr) -> Type {
+        self.emit(
+            Diagnostic::new(Code::TypeMismatch, e.span, "a string is not a value")
+                .with_label("strings are only used as the strategy title")
+                .with_help("remove the quotes if you meant a name"),
+        );
+        Type::Error
+    }
+
+    fn index_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Index { base, offset } = &e.kind else {
+            unreachable!("dispatched on the kind")
+        };
+        let t = self.expr(base);
+        self.lookback(offset);
+        match t {
+            Type::Number(_) | Type::Bool | Type::Error => t,
+            Type::Symbol => {
+                let name = show(base);
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        base.span,
+                        format!("`{name}` is a symbol and has no past value by itself"),
+                    )
+                    .with_label("a symbol")
+                    .with_help(format!(
+                        "look back on one of its fields, e.g. `{name}.close{}`",
+                        index_suffix(offset)
+                    )),
+                );
+                Type::Error
+            }
+            _ => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        base.span,
+                        format!(
+                            "only numbers and conditions have past values, found {}",
+                            t.describe()
+                        ),
+                    )
+                    .with_label(format!("this is {}", t.describe()))
+                    .with_help("look back on a number such as `gold.close[1]`"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    fn unary_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Unary { op, operand } = &e.kind else {
+            unreachable!("dispatched on the kind")
+        };
+        let t = self.expr(operand);
+        match op.node {
+            UnaryOp::Neg => match self.want_number(operand, t, "the operand of `-`") {
+                Some(u) => Type::Number(u),
+                None => Type::Error,
+            },
+            UnaryOp::Not => {
+                self.want_cond(operand, t, "the operand of `not`");
+                Type::Bool
+            }
+        }
+    }
+
+    fn binary_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Binary { op, lhs, rhs } = &e.kind else {
+            unreachable!("dispatched on the kind")
+        };
+        let lt = self.expr(lhs);
+        let rt = self.expr(rhs);
+        let sym = op.node.as_str();
+        match op.node {
+            BinaryOp::And | BinaryOp::Or => {
+                self.want_cond(lhs, lt, &format!("each side of `{sym}`"));
+                self.want_cond(rhs, rt, &format!("each side of `{sym}`"));
+                Type::Bool
+            }
+            o if o.is_comparison() => {
+                self.compare(
+                    sym,
+                    lhs,
+                    lt,
+                    rhs,
+                    rt,
+                    matches!(o, BinaryOp::Eq | BinaryOp::Ne),
+                );
+                Type::Bool
+            }
+            _ => {
+                let lu = self.want_number(lhs, lt, &format!("the left side of `{sym}`"));
+                let ru = self.want_number(rhs, rt, &format!("the right side of `{sym}`"));
+                match (lu, ru) {
+                    (Some(a), Some(b)) => Type::Number(arith_unit(op.node, a, b)),
+                    _ => Type::Error,
                 }
             }
-            ExprKind::Paren(inner) => self.expr(inner),
+        }
+    }
+
+    fn move_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Move {
+            direction,
+            subject,
+            amount,
+            window,
+        } = &e.kind
+        else {
+            unreachable!("dispatched on the kind")
+        };
+        let word = match direction.node {
+            MoveDirection::Rises => "rises by",
+            MoveDirection::Falls => "falls by",
+        };
+        let st = self.expr(subject);
+        self.want_number(subject, st, &format!("the subject of `{word}`"));
+        let at = self.expr(amount);
+        if let Some(Unit::Plain) = self.want_number(amount, at, &format!("the amount of `{word}`"))
+        {
+            self.plain_move_amount(amount, word);
+        }
+        let wt = self.expr(window);
+        self.want_window(window, wt, &format!("the window of `{word} ... within`"));
+        Type::Bool
+    }
+
+    fn if_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } = &e.kind
+        else {
+            unreachable!("dispatched on the kind")
+        };
+        let ct = self.expr(cond);
+        self.want_cond(cond, ct, "the condition of `if`");
+        let a = self.expr(then);
+        let b = self.expr(otherwise);
+        match (a, b) {
+            (Type::Error, _) | (_, Type::Error) => Type::Error,
+            (a, b) if a == b => a,
+            (Type::Number(_), Type::Number(_)) => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::UnitMismatch,
+                        otherwise.span,
+                        format!(
+                            "`if` branches have different units: {} and {}",
+                            a.describe(),
+                            b.describe()
+                        ),
+                    )
+                    .with_label(format!("this is {}", b.describe()))
+                    .with_secondary(then.span, format!("this is {}", a.describe()))
+                    .with_help("make both branches percents or both plain numbers"),
+                );
+                Type::Error
+            }
+            _ => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        otherwise.span,
+                        format!(
+                            "`if` branches have different types: {} and {}",
+                            a.describe(),
+                            b.describe()
+                        ),
+                    )
+                    .with_label(format!("this is {}", b.describe()))
+                    .with_secondary(then.span, format!("this is {}", a.describe()))
+                    .with_help("both branches must give the same kind of value"),
+                );
+                Type::Error
+            }
         }
     }
 
     /// A name used as a value.
     fn name_value(&mut self, id: &Ident) -> Type {
         let Some(decl) = self.out.names.get(&id.name).copied() else {
-            let candidates = self.names_of_kind(&[
+            let kinds = [
                 DeclKind::Symbol,
                 DeclKind::Series,
                 DeclKind::Param,
                 DeclKind::Session,
                 DeclKind::Let,
-            ]);
-            let help = if let Some(s) = did_you_mean(&id.name, candidates.iter().copied()) {
+            ];
+            let help = if let Some(s) = self.suggest(&id.name, &kinds) {
                 Some(format!("did you mean `{s}`?"))
             } else {
                 Builtin::from_name(&id.name).map(|b| {
@@ -1905,13 +2089,14 @@ impl<'a> Checker<'a> {
     }
 
     /// The base of `X.field`: must be a symbol.
-    fn field_base(&mut self, base: &Expr) {
+    fn field_base(&mut self, base: &Expr) -> bool {
         if let ExprKind::Name(id) = &base.kind {
             match self.out.names.get(&id.name).copied() {
                 Some(decl) if decl.kind == DeclKind::Symbol => {
                     self.out.refs.insert(id.span, decl);
                     self.out.types.insert(base.span, Type::Symbol);
                     self.mark_used(decl);
+                    return true;
                 }
                 Some(decl) => {
                     self.out.refs.insert(id.span, decl);
@@ -1950,10 +2135,13 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            return;
+            return false;
         }
         let t = self.expr(base);
-        if t != Type::Error && t != Type::Symbol {
+        if t == Type::Symbol {
+            return true;
+        }
+        if t != Type::Error {
             self.emit(
                 Diagnostic::new(
                     Code::TypeMismatch,
@@ -1964,6 +2152,7 @@ impl<'a> Checker<'a> {
                 .with_help("use a field of a symbol, e.g. `gold.close`"),
             );
         }
+        false
     }
 
     fn session_ref(&mut self, id: &Ident, context: &str) -> bool {
@@ -1974,8 +2163,9 @@ impl<'a> Checker<'a> {
                 true
             }
             found => {
+                let suggestion = self.suggest(&id.name, &[DeclKind::Session]);
                 let sessions = self.names_of_kind(&[DeclKind::Session]);
-                let help = match did_you_mean(&id.name, sessions.iter().copied()) {
+                let help = match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
                     None if sessions.is_empty() => {
                         "declare a session, e.g. `session asia = 09:00-15:00 Asia/Tokyo mon-fri`"
@@ -2035,8 +2225,7 @@ impl<'a> Checker<'a> {
                     if decl.kind != DeclKind::Rule {
                         self.mark_used(decl);
                     }
-                    let help = match did_you_mean(&id.name, self.names_of_kind(&[DeclKind::Symbol]))
-                    {
+                    let help = match self.suggest(&id.name, &[DeclKind::Symbol]) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!(
                             "`{}` reads the bars of a symbol: {}",
@@ -2310,18 +2499,20 @@ impl<'a> Checker<'a> {
             self.emit(
                 Diagnostic::new(
                     Code::UnitMismatch,
-                    e.span,
+                    ec.span,
                     format!(
-                        "`{}` of {} and {}",
+                        "`{}` of {} and {}: the arguments must have the same unit",
                         b.name(),
                         Type::Number(a).describe(),
                         Type::Number(c).describe()
                     ),
                 )
-                .with_label("the two arguments have different units")
+                .with_label(format!("this is {}", Type::Number(c).describe()))
                 .with_secondary(ea.span, format!("this is {}", Type::Number(a).describe()))
-                .with_secondary(ec.span, format!("this is {}", Type::Number(c).describe()))
-                .with_help("compare percents with percents and prices with prices"),
+                .with_help(
+                    "give both the same unit: two percents, or two price distances \
+                     (e.g. `gold.close * 0.02` for 2% of the price)",
+                ),
             );
             return Type::Error;
         }
@@ -2363,8 +2554,13 @@ impl<'a> Checker<'a> {
             Type::Session => (
                 Code::TypeMismatch,
                 format!(
-                    "to test whether the time is inside the session, write `in {0}`; for its prices use e.g. `session_return(SYMBOL, {0})`",
-                    show(e)
+                    "to test whether the time is inside the session, write `in {0}`; for its \
+                     move use e.g. `session_return({1}, {0})`",
+                    show(e),
+                    self.names_of_kind(&[DeclKind::Symbol])
+                        .first()
+                        .copied()
+                        .unwrap_or("gold")
                 ),
             ),
             Type::String => (Code::TypeMismatch, "strings are only titles".to_string()),
@@ -2394,7 +2590,7 @@ impl<'a> Checker<'a> {
                 format!("compare it with a threshold, e.g. `{} > 1%`", show(e))
             }
             Type::Number(Unit::Plain) => {
-                format!("compare it with something, e.g. `{} > 0`", show(e))
+                format!("compare it with a level, e.g. `{} > 0`", show(e))
             }
             Type::Session => format!(
                 "to test whether the time is inside the session, write `in {}`",
@@ -2414,10 +2610,7 @@ impl<'a> Checker<'a> {
             Diagnostic::new(
                 Code::TypeMismatch,
                 e.span,
-                format!(
-                    "{ctx} must be a condition (true or false), found {}",
-                    t.describe()
-                ),
+                format!("{ctx} must be true or false, found {}", t.describe()),
             )
             .with_label(label)
             .with_help(help),
@@ -2527,7 +2720,14 @@ impl<'a> Checker<'a> {
                             format!("{ctx} must be a whole number of bars, at least 1"),
                         )
                         .with_label(format!("this is {}", show_const(c)))
-                        .with_help(format!("call it as {}", self.example_call(b))),
+                        .with_help(if v > 1.0 {
+                            format!(
+                                "lengths count whole bars: did you mean `{}`?",
+                                fmt_num(v.floor())
+                            )
+                        } else {
+                            "lengths count whole bars, at least 1: e.g. `14`".to_string()
+                        }),
                     );
                     return false;
                 }
@@ -2614,9 +2814,9 @@ impl<'a> Checker<'a> {
                 "a look-back cannot be negative".to_string(),
                 format!("`[{}]` would look into the future", fmt_num(v)),
                 format!(
-                    "`x[{}]` is the value {} bars ago; later bars are never visible",
+                    "`x[{}]` is the value {} ago; later bars are never visible",
                     fmt_num(-v),
-                    fmt_num(-v)
+                    bars(-v)
                 ),
             )
         } else if v.fract() != 0.0 {
@@ -2665,36 +2865,17 @@ impl<'a> Checker<'a> {
         else {
             return None;
         };
-        let item = self.out.params[index].item;
-        let Item::Param(d) = &self.file.items[item] else {
-            return None;
-        };
-        let r = d.range.as_ref()?;
-        for part in [Some(&r.lo), Some(&r.hi), r.step.as_ref()]
+        // Only valid ranges are recorded; invalid ones are reported already.
+        let r = self.out.params[index].range.as_ref()?;
+        [Some(r.lo), Some(r.hi), r.step]
             .into_iter()
             .flatten()
-        {
-            if let Ok(c) = literal(part)
-                && !ok(c.magnitude())
-            {
-                return Some(show_const(c));
-            }
-        }
-        None
+            .find(|c| !ok(c.magnitude()))
+            .map(show_const)
     }
 
     /// Comparisons and phrases.
-    #[allow(clippy::too_many_arguments)]
-    fn compare(
-        &mut self,
-        e: &Expr,
-        op: &str,
-        lhs: &Expr,
-        lt: Type,
-        rhs: &Expr,
-        rt: Type,
-        equality: bool,
-    ) {
+    fn compare(&mut self, op: &str, lhs: &Expr, lt: Type, rhs: &Expr, rt: Type, equality: bool) {
         match (lt, rt) {
             (Type::Error, _) | (_, Type::Error) => {}
             (Type::Number(a), Type::Number(b)) => {
@@ -2716,20 +2897,32 @@ impl<'a> Checker<'a> {
                 } else if !scalar(rt) {
                     self.want_number(rhs, rt, &format!("the right side of `{op}`"));
                 } else {
-                    let help = if lt == Type::Duration || rt == Type::Duration {
-                        "give the number a unit, e.g. `age(gold) > 1h`"
+                    // Point at the side that is a plain number, if any.
+                    let (bad, bt, other, ot) = if matches!(rt, Type::Number(_)) {
+                        (rhs, rt, lhs, lt)
                     } else {
-                        "compare values of the same kind"
+                        (lhs, lt, rhs, rt)
+                    };
+                    let help = match (ot, self.const_value(bad, 0)) {
+                        (Type::Duration, Some(Const::Number(v))) => {
+                            format!("give the number a unit, e.g. `{0}m` or `{0}h`", fmt_num(v))
+                        }
+                        (Type::Bars, Some(Const::Number(v))) => {
+                            format!("write it as a bar count: `{} bars`", fmt_num(v))
+                        }
+                        (Type::Duration, _) => {
+                            "compare a duration with a duration, e.g. `age(gold) > 1h`".to_string()
+                        }
+                        _ => "compare values of the same kind".to_string(),
                     };
                     self.emit(
                         Diagnostic::new(
                             Code::UnitMismatch,
-                            e.span,
-                            format!("cannot compare {} with {}", lt.describe(), rt.describe()),
+                            bad.span,
+                            format!("`{op}` compares {} with {}", lt.describe(), rt.describe()),
                         )
-                        .with_label(format!("`{op}` needs two values of the same kind"))
-                        .with_secondary(lhs.span, format!("this is {}", lt.describe()))
-                        .with_secondary(rhs.span, format!("this is {}", rt.describe()))
+                        .with_label(format!("this is {}", bt.describe()))
+                        .with_secondary(other.span, format!("this is {}", ot.describe()))
                         .with_help(help),
                     );
                 }
@@ -2764,32 +2957,26 @@ impl<'a> Checker<'a> {
                     .with_help(help),
                 );
             }
-            _ => {
-                let price_like = reads_prices(plain);
-                let (what, help) = if price_like {
-                    let (l, r) = if std::ptr::eq(plain, lhs) {
-                        (format!("change({}, 1d)", show(plain)), show(rhs))
-                    } else {
-                        (show(lhs), format!("change({}, 1d)", show(plain)))
-                    };
-                    ("a price", format!("did you mean `{l} {op} {r}`?"))
+            // Other plain values (ratios such as `(1 + r) * (1 + q) - 1`,
+            // oscillators) may legitimately meet a percent; prices may not.
+            _ if self.is_price(plain, 0) => {
+                let (l, r) = if std::ptr::eq(plain, lhs) {
+                    (format!("change({}, 1d)", show(plain)), show(rhs))
                 } else {
-                    (
-                        "a plain number",
-                        "make both sides percents or both plain numbers".to_string(),
-                    )
+                    (show(lhs), format!("change({}, 1d)", show(plain)))
                 };
                 self.emit(
                     Diagnostic::new(
                         Code::PercentComparedWithPrice,
                         plain.span,
-                        format!("a percent is compared with {what}"),
+                        "a percent is compared with a price",
                     )
-                    .with_label(format!("this is {what}"))
+                    .with_label("this is a price")
                     .with_secondary(pct.span, "this is a percent")
-                    .with_help(help),
+                    .with_help(format!("did you mean `{l} {op} {r}`?")),
                 );
             }
+            _ => {}
         }
     }
 
@@ -2813,17 +3000,80 @@ impl<'a> Checker<'a> {
                     )),
                 );
             }
-            _ => {
+            _ if self.is_price(amount, 0) => {
                 self.emit(
                     Diagnostic::new(
                         Code::PercentComparedWithPrice,
                         amount.span,
-                        format!("`{word}` measures a percent change, but this is a plain number"),
+                        format!("`{word}` measures a percent change, but this is a price"),
                     )
-                    .with_label("a plain number")
-                    .with_help("give the amount as a percent, e.g. `1.5%`"),
+                    .with_label("a price")
+                    .with_help(format!(
+                        "give the amount as a percent, e.g. `1.5%`; for a move in price use \
+                         `diff(X, W) >= {}`",
+                        show(amount)
+                    )),
                 );
             }
+            _ => {}
+        }
+    }
+
+    /// Whether a plain-number expression is a price (or price distance):
+    /// a bar price field, a price built-in, an average or extreme of a
+    /// price, sums of prices, a price scaled by a number, or a let bound to one.
+    fn is_price(&self, e: &Expr, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        let d = depth + 1;
+        match &e.kind {
+            ExprKind::Field { field, .. } => field.node != ast::Field::Volume,
+            ExprKind::Paren(inner) => self.is_price(inner, d),
+            ExprKind::Unary { operand, .. } => self.is_price(operand, d),
+            ExprKind::Index { base, .. } => self.is_price(base, d),
+            ExprKind::Name(id) => match self.out.names.get(&id.name) {
+                Some(&DeclId {
+                    kind: DeclKind::Let,
+                    index,
+                }) if self.let_state.get(index) == Some(&LetState::Done) => {
+                    self.is_price(&self.let_decl(index).value, d)
+                }
+                _ => false,
+            },
+            ExprKind::Call { func, args } => match Builtin::from_name(&func.name) {
+                Some(
+                    Builtin::Atr
+                    | Builtin::SessionOpen
+                    | Builtin::SessionHigh
+                    | Builtin::SessionLow
+                    | Builtin::SessionClose,
+                ) => true,
+                Some(
+                    Builtin::Sma
+                    | Builtin::Ema
+                    | Builtin::Wma
+                    | Builtin::Highest
+                    | Builtin::Lowest
+                    | Builtin::Diff
+                    | Builtin::Abs
+                    | Builtin::Stdev
+                    | Builtin::Slope,
+                ) => args.first().is_some_and(|a| self.is_price(a, d)),
+                Some(Builtin::Min | Builtin::Max) => args.iter().any(|a| self.is_price(a, d)),
+                _ => false,
+            },
+            ExprKind::Binary { op, lhs, rhs } => match op.node {
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul => {
+                    self.is_price(lhs, d) || self.is_price(rhs, d)
+                }
+                BinaryOp::Div => self.is_price(lhs, d) && !self.is_price(rhs, d),
+                _ => false,
+            },
+            ExprKind::If {
+                then, otherwise, ..
+            } => self.is_price(then, d) || self.is_price(otherwise, d),
+            _ => false,
         }
     }
 
@@ -2866,6 +3116,8 @@ impl<'a> Checker<'a> {
     }
 }
 
+const NEGATIVE_DURATION: &str = "a length of time cannot be negative";
+
 /// A literal, optionally negated; `Err` says why not.
 fn literal(e: &Expr) -> Result<Const, &'static str> {
     match &e.kind {
@@ -2882,7 +3134,7 @@ fn literal(e: &Expr) -> Result<Const, &'static str> {
         } => match &operand.kind {
             ExprKind::Number(v) => Ok(Const::Number(-v)),
             ExprKind::Percent(v) => Ok(Const::Percent(-v)),
-            ExprKind::Duration(_) | ExprKind::Bars(_) => Err("a duration cannot be negative"),
+            ExprKind::Duration(_) | ExprKind::Bars(_) => Err(NEGATIVE_DURATION),
             _ => Err("only a number or percent can be negated here"),
         },
         ExprKind::Name(_) => Err("this is a name, not a literal"),
@@ -2890,25 +3142,71 @@ fn literal(e: &Expr) -> Result<Const, &'static str> {
     }
 }
 
-/// Whether an expression reads bar prices (a field other than volume, or a
-/// price-valued built-in).
-fn reads_prices(e: &Expr) -> bool {
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Field { field, .. } if field.node != ast::Field::Volume => return true,
-            ExprKind::Call { func, .. }
-                if matches!(
-                    func.name.as_str(),
-                    "atr" | "session_open" | "session_high" | "session_low" | "session_close"
-                ) =>
-            {
-                return true;
+/// For each node, whether it lies on a cycle (Kosaraju, iterative).
+fn in_cycle(edges: &LetEdges) -> Vec<bool> {
+    let n = edges.len();
+    // Post-order of a DFS over the graph.
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    for root in 0..n {
+        if seen[root] {
+            continue;
+        }
+        seen[root] = true;
+        let mut stack = vec![(root, 0usize)];
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&(to, _)) = edges[node].get(*next) {
+                *next += 1;
+                if !seen[to] {
+                    seen[to] = true;
+                    stack.push((to, 0));
+                }
+            } else {
+                order.push(node);
+                stack.pop();
             }
-            _ => stack.extend(children(e)),
         }
     }
-    false
+    // Components of the reversed graph, in reverse post-order.
+    let mut reversed = vec![Vec::new(); n];
+    for (from, outs) in edges.iter().enumerate() {
+        for &(to, _) in outs {
+            reversed[to].push(from);
+        }
+    }
+    let mut comp = vec![usize::MAX; n];
+    let mut sizes = Vec::new();
+    for &v in order.iter().rev() {
+        if comp[v] != usize::MAX {
+            continue;
+        }
+        let c = sizes.len();
+        let mut size = 0;
+        comp[v] = c;
+        let mut stack = vec![v];
+        while let Some(x) = stack.pop() {
+            size += 1;
+            for &u in &reversed[x] {
+                if comp[u] == usize::MAX {
+                    comp[u] = c;
+                    stack.push(u);
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    (0..n)
+        .map(|v| sizes[comp[v]] > 1 || edges[v].iter().any(|&(to, _)| to == v))
+        .collect()
+}
+
+/// Whether `symbol NAME = DATA @ INTERVAL` supports the interval: a whole
+/// number of minutes that divides a day (1m to 12h), or exactly 1d or 1w.
+pub fn interval_is_supported(d: ast::Duration) -> bool {
+    let secs = d.seconds();
+    (secs.is_multiple_of(60) && (60..=12 * 3600).contains(&secs) && 86_400 % secs == 0)
+        || secs == 86_400
+        || secs == 7 * 86_400
 }
 
 /// The direct sub-expressions of `e`.
@@ -3001,12 +3299,21 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// "1 bar", "3 bars".
+fn bars(v: f64) -> String {
+    if v == 1.0 {
+        "1 bar".to_string()
+    } else {
+        format!("{} bars", fmt_num(v))
+    }
+}
+
 fn show_const(c: Const) -> String {
     match c {
         Const::Number(v) => fmt_num(v),
         Const::Percent(v) => format!("{}%", fmt_num(v * 100.0)),
         Const::Duration(d) => format!("{}{}", d.count, d.unit.suffix()),
-        Const::Bars(n) => format!("{n} bars"),
+        Const::Bars(n) => bars(n as f64),
         Const::Bool(b) => b.to_string(),
     }
 }
@@ -3116,5 +3423,88 @@ fn show_into(e: &Expr, out: &mut String, depth: usize) {
             show_into(inner, out, d);
             out.push(')');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::ast::{Duration, TimeUnit};
+
+    fn d(count: u64, unit: TimeUnit) -> Duration {
+        Duration { count, unit }
+    }
+
+    #[test]
+    fn supported_intervals_divide_a_day_or_are_a_day_or_week() {
+        for ok in [
+            d(1, TimeUnit::Minutes),
+            d(5, TimeUnit::Minutes),
+            d(90, TimeUnit::Minutes),
+            d(4, TimeUnit::Hours),
+            d(12, TimeUnit::Hours),
+            d(1, TimeUnit::Days),
+            d(24, TimeUnit::Hours),
+            d(1, TimeUnit::Weeks),
+            d(7, TimeUnit::Days),
+            d(120, TimeUnit::Seconds),
+        ] {
+            assert!(interval_is_supported(ok), "{ok:?}");
+        }
+        for bad in [
+            d(0, TimeUnit::Minutes),
+            d(30, TimeUnit::Seconds),
+            d(90, TimeUnit::Seconds),
+            d(7, TimeUnit::Minutes),
+            d(5, TimeUnit::Hours),
+            d(16, TimeUnit::Hours),
+            d(2, TimeUnit::Days),
+            d(2, TimeUnit::Weeks),
+        ] {
+            assert!(!interval_is_supported(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn percent_arithmetic_follows_the_language() {
+        use BinaryOp::*;
+        use Unit::*;
+        assert_eq!(arith_unit(Mul, Percent, Plain), Percent);
+        assert_eq!(arith_unit(Mul, Plain, Percent), Percent);
+        assert_eq!(arith_unit(Div, Percent, Plain), Percent);
+        assert_eq!(arith_unit(Div, Plain, Percent), Plain);
+        assert_eq!(arith_unit(Sub, Plain, Percent), Plain);
+        assert_eq!(arith_unit(Add, Percent, Percent), Percent);
+        assert_eq!(arith_unit(Div, Percent, Percent), Plain);
+        assert_eq!(arith_unit(Add, Plain, Plain), Plain);
+    }
+
+    #[test]
+    fn numbers_print_without_noise() {
+        assert_eq!(fmt_num(0.015 * 100.0), "1.5");
+        assert_eq!(fmt_num(2.0), "2");
+        assert_eq!(fmt_num(-0.0), "0");
+        assert_eq!(show_const(Const::Percent(0.0025)), "0.25%");
+        assert_eq!(show_const(Const::Bars(1)), "1 bar");
+    }
+
+    #[test]
+    fn cycles_met_through_cross_edges_are_found() {
+        // r -> a -> r, r -> w -> a: w is on the cycle r -> w -> a -> r.
+        let e = |to: usize| (to, Span::default());
+        let edges: LetEdges = vec![vec![e(1), e(2)], vec![e(0)], vec![e(1)], vec![e(0)]];
+        assert_eq!(in_cycle(&edges), [true, true, true, false]);
+        let self_loop: LetEdges = vec![vec![e(0)], vec![]];
+        assert_eq!(in_cycle(&self_loop), [true, false]);
+    }
+
+    #[test]
+    fn every_builtin_name_round_trips() {
+        for b in Builtin::ALL {
+            assert_eq!(Builtin::from_name(b.name()), Some(*b));
+        }
+        assert_eq!(Builtin::Sma.signature(), "sma(x, n)");
+        assert!(Builtin::SessionDrop.is_session_function());
+        assert!(!Builtin::Atr.is_session_function());
     }
 }
