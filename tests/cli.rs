@@ -291,3 +291,31 @@ fn closed_pipe_exits_quietly() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "a closed pipe is not a crash");
 }
+
+#[test]
+fn warnings_do_not_fail_check() {
+    let dir = TempDir::new();
+    dir.write(
+        "warn.play",
+        "symbol gold = XAUUSD\nparam unused = 2\n\nrule r:\n    buy gold if gold.close > 3\n",
+    );
+    let out = dir.run(&["check", "warn.play"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("warning[W0001]: "), "{err}");
+    assert!(
+        err.ends_with("checked 1 file: 0 errors, 1 warning\n"),
+        "{err}"
+    );
+}
+
+/// The whole text report, exactly as a user sees it in a pipe.
+#[test]
+fn check_text_report() {
+    let dir = TempDir::new();
+    dir.write("bad.play", UNKNOWN_NAME);
+    dir.write("broken.play", SYNTAX_ERROR);
+    let out = dir.run(&["check", "bad.play", "broken.play", "missing.play"]);
+    assert_eq!(code(&out), 2);
+    insta::assert_snapshot!(stderr(&out));
+}

@@ -432,3 +432,53 @@ proptest::proptest! {
         }
     }
 }
+
+/// Every `.play` file under `tests/inputs/` that parses, as written.
+fn parseable_inputs() -> &'static [(PathBuf, String)] {
+    static INPUTS: std::sync::OnceLock<Vec<(PathBuf, String)>> = std::sync::OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let mut files = Vec::new();
+        collect_play_files(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs"),
+            &mut files,
+        );
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(&path).ok()?;
+                parse(&text).ok()?;
+                Some((path, text))
+            })
+            .collect()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// Comments added anywhere (at the end of a line, or on a line of their
+    /// own) survive formatting in order, and the result is still idempotent
+    /// and means the same.
+    #[test]
+    fn comments_anywhere_survive(
+        edits in proptest::collection::vec((0usize..1000, proptest::bool::ANY), 1..10),
+    ) {
+        for (path, text) in parseable_inputs() {
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.is_empty() {
+                continue;
+            }
+            for (n, (at, own_line)) in edits.iter().enumerate() {
+                let i = at % lines.len();
+                if *own_line {
+                    lines.insert(i, format!("# p{n}"));
+                } else {
+                    lines[i].push_str(&format!(" # t{n}"));
+                }
+            }
+            let input = lines.join("\n") + "\n";
+            let output = format(&parse_ok(&input, &path.display().to_string()), &input);
+            assert_round_trip(&input, &output, &format!("{} with comments:\n{input}", path.display()));
+        }
+    }
+}
