@@ -67,18 +67,18 @@ fn describe(name: &str, src: &str, diagnostics: &[Diagnostic]) -> String {
         .iter()
         .map(|d| {
             let (line, col) = source.line_col(d.span.start as usize);
-            format!(
-                "{name}:{line}:{col}: {} {}",
-                d.code.as_str(),
-                d.message
-            )
+            format!("{name}:{line}:{col}: {} {}", d.code.as_str(), d.message)
         })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 fn errors_only(diagnostics: &[Diagnostic]) -> Vec<Diagnostic> {
-    diagnostics.iter().filter(|d| d.is_error()).cloned().collect()
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect()
 }
 
 fn read(path: &Path) -> String {
@@ -144,7 +144,9 @@ fn kind(info: &str) -> Option<Kind> {
         "play-expr" => Kind::Expr,
         "play-rule" => Kind::Rule,
         "play-error" => {
-            let code = words.next().unwrap_or_else(|| panic!("`{info}` names no code"));
+            let code = words
+                .next()
+                .unwrap_or_else(|| panic!("`{info}` names no code"));
             let code = Code::ALL
                 .iter()
                 .copied()
@@ -199,8 +201,14 @@ fn language_md_has_examples_of_every_kind() {
     let examples = examples();
     let count = |f: fn(&Kind) -> bool| examples.iter().filter(|(k, _, _)| f(k)).count();
     assert!(count(|k| *k == Kind::File) >= 10, "too few `play` examples");
-    assert!(count(|k| *k == Kind::Expr) >= 20, "too few `play-expr` examples");
-    assert!(count(|k| *k == Kind::Rule) >= 10, "too few `play-rule` examples");
+    assert!(
+        count(|k| *k == Kind::Expr) >= 20,
+        "too few `play-expr` examples"
+    );
+    assert!(
+        count(|k| *k == Kind::Rule) >= 10,
+        "too few `play-rule` examples"
+    );
     assert!(
         count(|k| matches!(k, Kind::Error(_))) >= 10,
         "too few `play-error` examples"
@@ -230,7 +238,11 @@ fn language_md_file_examples_parse_and_check() {
             failures.push(describe(&name, &text, &errors));
         }
     }
-    assert!(failures.is_empty(), "`play` examples with errors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "`play` examples with errors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -253,7 +265,11 @@ fn language_md_expr_examples_parse_and_check() {
         }
     }
     assert!(tested >= 80, "only {tested} expression examples");
-    assert!(failures.is_empty(), "`play-expr` examples with errors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "`play-expr` examples with errors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -270,7 +286,11 @@ fn language_md_rule_examples_parse_and_check() {
             failures.push(describe(&format!("language.md:{line}"), &src, &errors));
         }
     }
-    assert!(failures.is_empty(), "`play-rule` examples with errors:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "`play-rule` examples with errors:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -293,7 +313,10 @@ fn language_md_error_examples_report_their_code() {
 #[test]
 fn language_md_documents_the_nesting_limit() {
     let (text, _) = language_md();
-    assert!(text.contains("64 levels"), "the nesting limit of 64 must be documented");
+    assert!(
+        text.contains("64 levels"),
+        "the nesting limit of 64 must be documented"
+    );
     assert!(text.contains("E0002"));
 }
 
@@ -310,7 +333,10 @@ fn language_md_lists_every_reserved_keyword() {
         .flat_map(|b| b.text.split_whitespace())
         .collect();
     let expected: Vec<&str> = KEYWORDS.split_whitespace().collect();
-    assert_eq!(listed, expected, "the reserved-keyword block of language.md");
+    assert_eq!(
+        listed, expected,
+        "the reserved-keyword block of language.md"
+    );
     // And each one really is reserved: it cannot name a param.
     for kw in expected {
         let src = format!("param {kw} = 1\n");
@@ -336,7 +362,10 @@ fn strategy_files() -> Vec<PathBuf> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().expect("file name").to_string_lossy().into_owned()
+    path.file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -345,7 +374,10 @@ fn there_is_one_strategy_per_playbook_rule() {
     for n in 1..=8 {
         let prefix = format!("p{n}_");
         let matching = names.iter().filter(|f| f.starts_with(&prefix)).count();
-        assert_eq!(matching, 1, "exactly one strategies/{prefix}*.play expected in {names:?}");
+        assert_eq!(
+            matching, 1,
+            "exactly one strategies/{prefix}*.play expected in {names:?}"
+        );
     }
     assert_eq!(names.len(), 8, "{names:?}");
 }
@@ -407,11 +439,16 @@ fn strategies_quote_their_rule_and_have_a_title() {
             })
             .collect();
         assert_eq!(titles.len(), 1, "{name} needs one `strategy \"...\"` title");
-        assert!(titles[0].len() > 10, "{name}: the title should say what it does");
+        assert!(
+            titles[0].len() > 10,
+            "{name}: the title should say what it does"
+        );
         // The quoted rule comes before any declaration.
         let first_item = file.items.iter().map(|i| i.span().start).min().unwrap_or(0);
         assert!(
-            file.comments.first().is_some_and(|c| c.span.start < first_item),
+            file.comments
+                .first()
+                .is_some_and(|c| c.span.start < first_item),
             "{name}: the opening comment must precede the declarations"
         );
     }
