@@ -311,13 +311,29 @@ fn language_md_error_examples_report_their_code() {
 }
 
 #[test]
-fn language_md_documents_the_nesting_limit() {
+fn language_md_documents_the_nesting_limit_the_parser_applies() {
     let (text, _) = language_md();
-    assert!(
-        text.contains("64 levels"),
-        "the nesting limit of 64 must be documented"
+    assert_eq!(
+        playbook::syntax::MAX_NESTING,
+        64,
+        "docs/language.md says 64"
     );
-    assert!(text.contains("E0002"));
+    assert!(
+        text.contains("at most **64 levels**"),
+        "the nesting limit must be documented"
+    );
+    let nested = |depth: usize| format!("let x = {}1{}\n", "(".repeat(depth), ")".repeat(depth));
+    let (file, diagnostics) = diagnose(&nested(64));
+    assert!(
+        file.is_some() && errors_only(&diagnostics).is_empty(),
+        "64 levels are documented as allowed:\n{}",
+        describe("nested", &nested(64), &diagnostics)
+    );
+    let (_, diagnostics) = diagnose(&nested(65));
+    assert!(
+        diagnostics.iter().any(|d| d.code == Code::NestingTooDeep),
+        "65 levels are documented as E0002"
+    );
 }
 
 #[test]
