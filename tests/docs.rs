@@ -2,7 +2,7 @@
 //!
 //! - Every example in `docs/language.md` is tested according to its fence tag
 //!   (the convention is documented at the top of that file): `play` blocks are
-//!   whole files that parse and check without errors, `play-expr` lines are
+//!   whole files that parse and check without errors and are in `fmt` layout, `play-expr` lines are
 //!   expressions wrapped after the standard prelude, `play-rule` blocks are
 //!   rule bodies wrapped after the prelude, and `play-error CODE` blocks must
 //!   produce that diagnostic code.
@@ -243,6 +243,24 @@ fn language_md_file_examples_parse_and_check() {
         "`play` examples with errors:\n{}",
         failures.join("\n")
     );
+}
+
+#[test]
+fn language_md_file_examples_are_formatted() {
+    let mut failures = Vec::new();
+    for (kind, line, text) in examples() {
+        if kind != Kind::File {
+            continue;
+        }
+        let Ok(file) = parse(&text) else { continue };
+        let formatted = format(&file, &text);
+        if formatted != text {
+            failures.push(format!(
+                "language.md:{line}: not in `playbook fmt` layout; formatted:\n{formatted}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
