@@ -419,8 +419,36 @@ pub fn check(file: &File) -> Checked {
     let mut diags = c.diags;
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     let mut out = c.out;
-    out.diagnostics = diags;
+    out.diagnostics = merge_unknown_names(diags);
     out
+}
+
+/// Keeps one "unknown name" error per name (the first use), noting how many
+/// more uses there are, so that one missing declaration gives one error.
+fn merge_unknown_names(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut more: Vec<usize> = Vec::new();
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags {
+        if d.code == Code::UnknownName {
+            if let Some(&i) = first.get(&d.message) {
+                more[i] += 1;
+                continue;
+            }
+            first.insert(d.message.clone(), kept.len());
+        }
+        more.push(0);
+        kept.push(d);
+    }
+    for (d, n) in kept.iter_mut().zip(more) {
+        if n > 0 {
+            let times = if n == 1 { "time" } else { "times" };
+            d.notes.push(format!(
+                "this name is used {n} more {times} in the file; the same fix applies there"
+            ));
+        }
+    }
+    kept
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -1039,6 +1067,18 @@ impl<'a> Checker<'a> {
     fn param_literal(&mut self, e: &Expr, what: &str) -> Option<Const> {
         match literal(e) {
             Ok(c) => Some(c),
+            Err(reason) if reason == NEGATIVE_DURATION => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::ParamNotLiteral,
+                        e.span,
+                        format!("the {what} of a param cannot be a negative duration or bar count"),
+                    )
+                    .with_label(reason)
+                    .with_help("durations and bar counts cannot be negative: remove the `-`"),
+                );
+                None
+            }
             Err(reason) => {
                 let help = if what == "default" {
                     "a param is a constant you can tune: write a number, percent, duration, \
@@ -1072,7 +1112,20 @@ impl<'a> Checker<'a> {
                     .available()
                     .map(|n| n.as_str().to_string())
                     .collect();
-                let suggestion = did_you_mean(&d.zone.node, names.iter().map(String::as_str));
+                let written = d.zone.node.to_lowercase();
+                let suggestion = did_you_mean(&d.zone.node, names.iter().map(String::as_str))
+                    .or_else(|| {
+                        // `New_York` for `America/New_York`, `tokyo` for `Asia/Tokyo`.
+                        names
+                            .iter()
+                            .filter(|n| n.contains('/'))
+                            .find(|n| {
+                                n.rsplit('/')
+                                    .next()
+                                    .is_some_and(|last| last.to_lowercase() == written)
+                            })
+                            .map(String::as_str)
+                    });
                 let help = match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "use an IANA zone name such as `Asia/Tokyo`, `Europe/London` or \
@@ -1235,7 +1288,10 @@ impl<'a> Checker<'a> {
         if let Some((a, _)) = action {
             acting_symbol = self.action_symbol(&a.symbol, a.action.node);
             if let Some(cond) = &a.condition {
-                self.condition(&cond.expr, "the condition of a rule");
+                self.condition(
+                    &cond.expr,
+                    &format!("the condition of `{}`", action_word(a.action.node)),
+                );
                 if let Some(when) = when_clause {
                     let inline = cond.keyword.span.to(cond.expr.span);
                     let (primary, secondary) = if when.start > inline.start {
@@ -1298,8 +1354,8 @@ impl<'a> Checker<'a> {
             }
             match &clause.kind {
                 ClauseKind::Action(_) => {}
-                ClauseKind::When(e) => self.condition(e, "a `when` condition"),
-                ClauseKind::ExitWhen(e) => self.condition(e, "an `exit when` condition"),
+                ClauseKind::When(e) => self.condition(e, "the `when` clause"),
+                ClauseKind::ExitWhen(e) => self.condition(e, "the `exit when` clause"),
                 ClauseKind::Size(s) => self.sizing(s, stop, d),
                 ClauseKind::Stop(e) => self.distance(e, "stop"),
                 ClauseKind::Target(e) => self.distance(e, "target"),
@@ -1323,7 +1379,24 @@ impl<'a> Checker<'a> {
                 Some(index)
             }
             Some(id) => {
-                let help = self.symbol_help(&sym.name);
+                let help = match self.suggest(&sym.name, &[DeclKind::Symbol]) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => {
+                        let symbols = self.names_of_kind(&[DeclKind::Symbol]);
+                        if symbols.is_empty() {
+                            "declare a symbol first, e.g. `symbol gold = XAUUSD`".to_string()
+                        } else {
+                            format!(
+                                "the symbols declared are: {}",
+                                symbols
+                                    .iter()
+                                    .map(|s| format!("`{s}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        }
+                    }
+                };
                 self.emit(
                     Diagnostic::new(
                         Code::WrongKindOfName,
@@ -1356,11 +1429,24 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn symbol_help(&self, name: &str) -> String {
-        let symbols = self.names_of_kind(&[DeclKind::Symbol]);
-        match did_you_mean(name, symbols.iter().copied()) {
+    /// "did you mean" over the declarations of `kinds`; marks the suggested
+    /// declaration as used so that a typo does not also warn "unused".
+    fn suggest(&mut self, name: &str, kinds: &[DeclKind]) -> Option<String> {
+        let candidates = self.names_of_kind(kinds);
+        let s = did_you_mean(name, candidates.iter().copied())?.to_string();
+        if let Some(id) = self.out.names.get(&s).copied() {
+            self.mark_used(id);
+        }
+        Some(s)
+    }
+
+    fn symbol_help(&mut self, name: &str) -> String {
+        match self.suggest(name, &[DeclKind::Symbol]) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => format!("declare it first, e.g. `symbol {name} = XAUUSD`"),
+            None => format!(
+                "declare it first, e.g. `symbol {name} = {}`",
+                name.to_uppercase()
+            ),
         }
     }
 
@@ -1498,6 +1584,19 @@ impl<'a> Checker<'a> {
                 .with_label(format!("this is {}", t.describe()))
                 .with_help(format!(
                     "for a time exit write `exit after {}`; a `{clause}` is e.g. `{clause} 2%` or `{clause} 2 * atr(gold, 14)`",
+                    show(e)
+                )),
+            ),
+            Type::Bool => self.emit(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    format!("a `{clause}` distance must be a number, found a condition"),
+                )
+                .with_label("this is true or false")
+                .with_help(format!(
+                    "a `{clause}` is a distance from the entry price, e.g. `{clause} 3%`; \
+                     to exit when a condition holds, write `exit when {}`",
                     show(e)
                 )),
             ),
@@ -1651,205 +1750,235 @@ impl<'a> Checker<'a> {
             ExprKind::Duration(_) => Type::Duration,
             ExprKind::Bars(_) => Type::Bars,
             ExprKind::Bool(_) => Type::Bool,
-            ExprKind::String(_) => {
-                self.emit(
-                    Diagnostic::new(Code::TypeMismatch, e.span, "a string is not a value")
-                        .with_label("strings are only used as the strategy title")
-                        .with_help("remove the quotes if you meant a name"),
-                );
-                Type::Error
-            }
+            ExprKind::String(_) => self.string_expr(e),
             ExprKind::Name(id) => self.name_value(id),
             ExprKind::Field { base, .. } => {
-                self.field_base(base);
-                Type::Number(Unit::Plain)
-            }
-            ExprKind::Index { base, offset } => {
-                let t = self.expr(base);
-                self.lookback(offset);
-                match t {
-                    Type::Number(_) | Type::Bool | Type::Error => t,
-                    Type::Symbol => {
-                        let name = show(base);
-                        self.emit(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                base.span,
-                                format!("`{name}` is a symbol and has no past value by itself"),
-                            )
-                            .with_label("a symbol")
-                            .with_help(format!(
-                                "look back on one of its fields, e.g. `{name}.close{}`",
-                                index_suffix(offset)
-                            )),
-                        );
-                        Type::Error
-                    }
-                    _ => {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                base.span,
-                                format!(
-                                    "only numbers and conditions have past values, found {}",
-                                    t.describe()
-                                ),
-                            )
-                            .with_label(format!("this is {}", t.describe()))
-                            .with_help("look back on a number such as `gold.close[1]`"),
-                        );
-                        Type::Error
-                    }
+                if self.field_base(base) {
+                    Type::Number(Unit::Plain)
+                } else {
+                    Type::Error
                 }
             }
+            ExprKind::Index { .. } => self.index_expr(e),
             ExprKind::Call { func, args } => self.call(e, func, args),
-            ExprKind::Unary { op, operand } => {
-                let t = self.expr(operand);
-                match op.node {
-                    UnaryOp::Neg => match self.want_number(operand, t, "`-`") {
-                        Some(u) => Type::Number(u),
-                        None => Type::Error,
-                    },
-                    UnaryOp::Not => {
-                        self.want_cond(operand, t, "`not`");
-                        Type::Bool
-                    }
-                }
-            }
-            ExprKind::Binary { op, lhs, rhs } => {
-                let lt = self.expr(lhs);
-                let rt = self.expr(rhs);
-                let sym = op.node.as_str();
-                match op.node {
-                    BinaryOp::And | BinaryOp::Or => {
-                        self.want_cond(lhs, lt, &format!("`{sym}`"));
-                        self.want_cond(rhs, rt, &format!("`{sym}`"));
-                        Type::Bool
-                    }
-                    o if o.is_comparison() => {
-                        self.compare(
-                            e,
-                            sym,
-                            lhs,
-                            lt,
-                            rhs,
-                            rt,
-                            matches!(o, BinaryOp::Eq | BinaryOp::Ne),
-                        );
-                        Type::Bool
-                    }
-                    _ => {
-                        let lu = self.want_number(lhs, lt, &format!("the left side of `{sym}`"));
-                        let ru = self.want_number(rhs, rt, &format!("the right side of `{sym}`"));
-                        match (lu, ru) {
-                            (Some(a), Some(b)) => Type::Number(arith_unit(op.node, a, b)),
-                            _ => Type::Error,
-                        }
-                    }
-                }
-            }
+            ExprKind::Unary { .. } => self.unary_expr(e),
+            ExprKind::Binary { .. } => self.binary_expr(e),
             ExprKind::Compare { op, lhs, rhs } => {
                 let lt = self.expr(lhs);
                 let rt = self.expr(rhs);
-                self.compare(e, op.node.as_str(), lhs, lt, rhs, rt, false);
+                self.compare(op.node.as_str(), lhs, lt, rhs, rt, false);
                 Type::Bool
             }
-            ExprKind::Move {
-                direction,
-                subject,
-                amount,
-                window,
-            } => {
-                let word = match direction.node {
-                    MoveDirection::Rises => "rises by",
-                    MoveDirection::Falls => "falls by",
-                };
-                let st = self.expr(subject);
-                self.want_number(subject, st, &format!("the subject of `{word}`"));
-                let at = self.expr(amount);
-                if let Some(Unit::Plain) =
-                    self.want_number(amount, at, &format!("the amount of `{word}`"))
-                {
-                    self.plain_move_amount(amount, word);
-                }
-                let wt = self.expr(window);
-                self.want_window(window, wt, &format!("the window of `{word} ... within`"));
-                Type::Bool
-            }
+            ExprKind::Move { .. } => self.move_expr(e),
             ExprKind::While { lhs, rhs } => {
                 let lt = self.expr(lhs);
                 let rt = self.expr(rhs);
-                self.want_cond(lhs, lt, "`while`");
-                self.want_cond(rhs, rt, "`while`");
+                self.want_cond(lhs, lt, "each side of `while`");
+                self.want_cond(rhs, rt, "each side of `while`");
                 Type::Bool
             }
             ExprKind::InSession(id) => {
                 self.session_ref(id, "`in`");
                 Type::Bool
             }
-            ExprKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                let ct = self.expr(cond);
-                self.want_cond(cond, ct, "the condition of `if`");
-                let a = self.expr(then);
-                let b = self.expr(otherwise);
-                match (a, b) {
-                    (Type::Error, _) | (_, Type::Error) => Type::Error,
-                    (a, b) if a == b => a,
-                    (Type::Number(_), Type::Number(_)) => {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::UnitMismatch,
-                                otherwise.span,
-                                format!(
-                                    "`if` branches have different units: {} and {}",
-                                    a.describe(),
-                                    b.describe()
-                                ),
-                            )
-                            .with_label(format!("this is {}", b.describe()))
-                            .with_secondary(then.span, format!("this is {}", a.describe()))
-                            .with_help("make both branches percents or both plain numbers"),
-                        );
-                        Type::Error
-                    }
-                    _ => {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                otherwise.span,
-                                format!(
-                                    "`if` branches have different types: {} and {}",
-                                    a.describe(),
-                                    b.describe()
-                                ),
-                            )
-                            .with_label(format!("this is {}", b.describe()))
-                            .with_secondary(then.span, format!("this is {}", a.describe()))
-                            .with_help("both branches must give the same kind of value"),
-                        );
-                        Type::Error
-                    }
+            ExprKind::If { .. } => self.if_expr(e),
+            ExprKind::Paren(inner) => self.expr(inner),
+        }
+    }
+
+    fn string_expr(&mut self, e: &Expr) -> Type {
+        self.emit(
+            Diagnostic::new(Code::TypeMismatch, e.span, "a string is not a value")
+                .with_label("strings are only used as the strategy title")
+                .with_help("remove the quotes if you meant a name"),
+        );
+        Type::Error
+    }
+
+    fn index_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Index { base, offset } = &e.kind else {
+            unreachable!("dispatched on the kind")
+        };
+        let t = self.expr(base);
+        self.lookback(offset);
+        match t {
+            Type::Number(_) | Type::Bool | Type::Error => t,
+            Type::Symbol => {
+                let name = show(base);
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        base.span,
+                        format!("`{name}` is a symbol and has no past value by itself"),
+                    )
+                    .with_label("a symbol")
+                    .with_help(format!(
+                        "look back on one of its fields, e.g. `{name}.close{}`",
+                        index_suffix(offset)
+                    )),
+                );
+                Type::Error
+            }
+            _ => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        base.span,
+                        format!(
+                            "only numbers and conditions have past values, found {}",
+                            t.describe()
+                        ),
+                    )
+                    .with_label(format!("this is {}", t.describe()))
+                    .with_help("look back on a number such as `gold.close[1]`"),
+                );
+                Type::Error
+            }
+        }
+    }
+
+    fn unary_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Unary { op, operand } = &e.kind else {
+            unreachable!("dispatched on the kind")
+        };
+        let t = self.expr(operand);
+        match op.node {
+            UnaryOp::Neg => match self.want_number(operand, t, "the operand of `-`") {
+                Some(u) => Type::Number(u),
+                None => Type::Error,
+            },
+            UnaryOp::Not => {
+                self.want_cond(operand, t, "the operand of `not`");
+                Type::Bool
+            }
+        }
+    }
+
+    fn binary_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Binary { op, lhs, rhs } = &e.kind else {
+            unreachable!("dispatched on the kind")
+        };
+        let lt = self.expr(lhs);
+        let rt = self.expr(rhs);
+        let sym = op.node.as_str();
+        match op.node {
+            BinaryOp::And | BinaryOp::Or => {
+                self.want_cond(lhs, lt, &format!("each side of `{sym}`"));
+                self.want_cond(rhs, rt, &format!("each side of `{sym}`"));
+                Type::Bool
+            }
+            o if o.is_comparison() => {
+                self.compare(
+                    sym,
+                    lhs,
+                    lt,
+                    rhs,
+                    rt,
+                    matches!(o, BinaryOp::Eq | BinaryOp::Ne),
+                );
+                Type::Bool
+            }
+            _ => {
+                let lu = self.want_number(lhs, lt, &format!("the left side of `{sym}`"));
+                let ru = self.want_number(rhs, rt, &format!("the right side of `{sym}`"));
+                match (lu, ru) {
+                    (Some(a), Some(b)) => Type::Number(arith_unit(op.node, a, b)),
+                    _ => Type::Error,
                 }
             }
-            ExprKind::Paren(inner) => self.expr(inner),
+        }
+    }
+
+    fn move_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::Move {
+            direction,
+            subject,
+            amount,
+            window,
+        } = &e.kind
+        else {
+            unreachable!("dispatched on the kind")
+        };
+        let word = match direction.node {
+            MoveDirection::Rises => "rises by",
+            MoveDirection::Falls => "falls by",
+        };
+        let st = self.expr(subject);
+        self.want_number(subject, st, &format!("the subject of `{word}`"));
+        let at = self.expr(amount);
+        if let Some(Unit::Plain) = self.want_number(amount, at, &format!("the amount of `{word}`"))
+        {
+            self.plain_move_amount(amount, word);
+        }
+        let wt = self.expr(window);
+        self.want_window(window, wt, &format!("the window of `{word} ... within`"));
+        Type::Bool
+    }
+
+    fn if_expr(&mut self, e: &Expr) -> Type {
+        let ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } = &e.kind
+        else {
+            unreachable!("dispatched on the kind")
+        };
+        let ct = self.expr(cond);
+        self.want_cond(cond, ct, "the condition of `if`");
+        let a = self.expr(then);
+        let b = self.expr(otherwise);
+        match (a, b) {
+            (Type::Error, _) | (_, Type::Error) => Type::Error,
+            (a, b) if a == b => a,
+            (Type::Number(_), Type::Number(_)) => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::UnitMismatch,
+                        otherwise.span,
+                        format!(
+                            "`if` branches have different units: {} and {}",
+                            a.describe(),
+                            b.describe()
+                        ),
+                    )
+                    .with_label(format!("this is {}", b.describe()))
+                    .with_secondary(then.span, format!("this is {}", a.describe()))
+                    .with_help("make both branches percents or both plain numbers"),
+                );
+                Type::Error
+            }
+            _ => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        otherwise.span,
+                        format!(
+                            "`if` branches have different types: {} and {}",
+                            a.describe(),
+                            b.describe()
+                        ),
+                    )
+                    .with_label(format!("this is {}", b.describe()))
+                    .with_secondary(then.span, format!("this is {}", a.describe()))
+                    .with_help("both branches must give the same kind of value"),
+                );
+                Type::Error
+            }
         }
     }
 
     /// A name used as a value.
     fn name_value(&mut self, id: &Ident) -> Type {
         let Some(decl) = self.out.names.get(&id.name).copied() else {
-            let candidates = self.names_of_kind(&[
+            let kinds = [
                 DeclKind::Symbol,
                 DeclKind::Series,
                 DeclKind::Param,
                 DeclKind::Session,
                 DeclKind::Let,
-            ]);
-            let help = if let Some(s) = did_you_mean(&id.name, candidates.iter().copied()) {
+            ];
+            let help = if let Some(s) = self.suggest(&id.name, &kinds) {
                 Some(format!("did you mean `{s}`?"))
             } else {
                 Builtin::from_name(&id.name).map(|b| {
@@ -1905,13 +2034,14 @@ impl<'a> Checker<'a> {
     }
 
     /// The base of `X.field`: must be a symbol.
-    fn field_base(&mut self, base: &Expr) {
+    fn field_base(&mut self, base: &Expr) -> bool {
         if let ExprKind::Name(id) = &base.kind {
             match self.out.names.get(&id.name).copied() {
                 Some(decl) if decl.kind == DeclKind::Symbol => {
                     self.out.refs.insert(id.span, decl);
                     self.out.types.insert(base.span, Type::Symbol);
                     self.mark_used(decl);
+                    return true;
                 }
                 Some(decl) => {
                     self.out.refs.insert(id.span, decl);
@@ -1950,10 +2080,13 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
-            return;
+            return false;
         }
         let t = self.expr(base);
-        if t != Type::Error && t != Type::Symbol {
+        if t == Type::Symbol {
+            return true;
+        }
+        if t != Type::Error {
             self.emit(
                 Diagnostic::new(
                     Code::TypeMismatch,
@@ -1964,6 +2097,7 @@ impl<'a> Checker<'a> {
                 .with_help("use a field of a symbol, e.g. `gold.close`"),
             );
         }
+        false
     }
 
     fn session_ref(&mut self, id: &Ident, context: &str) -> bool {
@@ -1974,8 +2108,9 @@ impl<'a> Checker<'a> {
                 true
             }
             found => {
+                let suggestion = self.suggest(&id.name, &[DeclKind::Session]);
                 let sessions = self.names_of_kind(&[DeclKind::Session]);
-                let help = match did_you_mean(&id.name, sessions.iter().copied()) {
+                let help = match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
                     None if sessions.is_empty() => {
                         "declare a session, e.g. `session asia = 09:00-15:00 Asia/Tokyo mon-fri`"
@@ -2035,8 +2170,7 @@ impl<'a> Checker<'a> {
                     if decl.kind != DeclKind::Rule {
                         self.mark_used(decl);
                     }
-                    let help = match did_you_mean(&id.name, self.names_of_kind(&[DeclKind::Symbol]))
-                    {
+                    let help = match self.suggest(&id.name, &[DeclKind::Symbol]) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!(
                             "`{}` reads the bars of a symbol: {}",
@@ -2310,18 +2444,20 @@ impl<'a> Checker<'a> {
             self.emit(
                 Diagnostic::new(
                     Code::UnitMismatch,
-                    e.span,
+                    ec.span,
                     format!(
-                        "`{}` of {} and {}",
+                        "`{}` of {} and {}: the arguments must have the same unit",
                         b.name(),
                         Type::Number(a).describe(),
                         Type::Number(c).describe()
                     ),
                 )
-                .with_label("the two arguments have different units")
+                .with_label(format!("this is {}", Type::Number(c).describe()))
                 .with_secondary(ea.span, format!("this is {}", Type::Number(a).describe()))
-                .with_secondary(ec.span, format!("this is {}", Type::Number(c).describe()))
-                .with_help("compare percents with percents and prices with prices"),
+                .with_help(
+                    "give both the same unit: two percents, or two price distances \
+                     (e.g. `gold.close * 0.02` for 2% of the price)",
+                ),
             );
             return Type::Error;
         }
@@ -2394,7 +2530,7 @@ impl<'a> Checker<'a> {
                 format!("compare it with a threshold, e.g. `{} > 1%`", show(e))
             }
             Type::Number(Unit::Plain) => {
-                format!("compare it with something, e.g. `{} > 0`", show(e))
+                format!("compare it with a level, e.g. `{} > 0`", show(e))
             }
             Type::Session => format!(
                 "to test whether the time is inside the session, write `in {}`",
@@ -2414,10 +2550,7 @@ impl<'a> Checker<'a> {
             Diagnostic::new(
                 Code::TypeMismatch,
                 e.span,
-                format!(
-                    "{ctx} must be a condition (true or false), found {}",
-                    t.describe()
-                ),
+                format!("{ctx} must be true or false, found {}", t.describe()),
             )
             .with_label(label)
             .with_help(help),
@@ -2614,9 +2747,9 @@ impl<'a> Checker<'a> {
                 "a look-back cannot be negative".to_string(),
                 format!("`[{}]` would look into the future", fmt_num(v)),
                 format!(
-                    "`x[{}]` is the value {} bars ago; later bars are never visible",
+                    "`x[{}]` is the value {} ago; later bars are never visible",
                     fmt_num(-v),
-                    fmt_num(-v)
+                    bars(-v)
                 ),
             )
         } else if v.fract() != 0.0 {
@@ -2685,16 +2818,7 @@ impl<'a> Checker<'a> {
 
     /// Comparisons and phrases.
     #[allow(clippy::too_many_arguments)]
-    fn compare(
-        &mut self,
-        e: &Expr,
-        op: &str,
-        lhs: &Expr,
-        lt: Type,
-        rhs: &Expr,
-        rt: Type,
-        equality: bool,
-    ) {
+    fn compare(&mut self, op: &str, lhs: &Expr, lt: Type, rhs: &Expr, rt: Type, equality: bool) {
         match (lt, rt) {
             (Type::Error, _) | (_, Type::Error) => {}
             (Type::Number(a), Type::Number(b)) => {
@@ -2716,20 +2840,32 @@ impl<'a> Checker<'a> {
                 } else if !scalar(rt) {
                     self.want_number(rhs, rt, &format!("the right side of `{op}`"));
                 } else {
-                    let help = if lt == Type::Duration || rt == Type::Duration {
-                        "give the number a unit, e.g. `age(gold) > 1h`"
+                    // Point at the side that is a plain number, if any.
+                    let (bad, bt, other, ot) = if matches!(rt, Type::Number(_)) {
+                        (rhs, rt, lhs, lt)
                     } else {
-                        "compare values of the same kind"
+                        (lhs, lt, rhs, rt)
+                    };
+                    let help = match (ot, self.const_value(bad, 0)) {
+                        (Type::Duration, Some(Const::Number(v))) => {
+                            format!("give the number a unit, e.g. `{0}m` or `{0}h`", fmt_num(v))
+                        }
+                        (Type::Bars, Some(Const::Number(v))) => {
+                            format!("write it as a bar count: `{} bars`", fmt_num(v))
+                        }
+                        (Type::Duration, _) => {
+                            "compare a duration with a duration, e.g. `age(gold) > 1h`".to_string()
+                        }
+                        _ => "compare values of the same kind".to_string(),
                     };
                     self.emit(
                         Diagnostic::new(
                             Code::UnitMismatch,
-                            e.span,
-                            format!("cannot compare {} with {}", lt.describe(), rt.describe()),
+                            bad.span,
+                            format!("`{op}` compares {} with {}", lt.describe(), rt.describe()),
                         )
-                        .with_label(format!("`{op}` needs two values of the same kind"))
-                        .with_secondary(lhs.span, format!("this is {}", lt.describe()))
-                        .with_secondary(rhs.span, format!("this is {}", rt.describe()))
+                        .with_label(format!("this is {}", bt.describe()))
+                        .with_secondary(other.span, format!("this is {}", ot.describe()))
                         .with_help(help),
                     );
                 }
@@ -2866,6 +3002,8 @@ impl<'a> Checker<'a> {
     }
 }
 
+const NEGATIVE_DURATION: &str = "a length of time cannot be negative";
+
 /// A literal, optionally negated; `Err` says why not.
 fn literal(e: &Expr) -> Result<Const, &'static str> {
     match &e.kind {
@@ -2882,7 +3020,7 @@ fn literal(e: &Expr) -> Result<Const, &'static str> {
         } => match &operand.kind {
             ExprKind::Number(v) => Ok(Const::Number(-v)),
             ExprKind::Percent(v) => Ok(Const::Percent(-v)),
-            ExprKind::Duration(_) | ExprKind::Bars(_) => Err("a duration cannot be negative"),
+            ExprKind::Duration(_) | ExprKind::Bars(_) => Err(NEGATIVE_DURATION),
             _ => Err("only a number or percent can be negated here"),
         },
         ExprKind::Name(_) => Err("this is a name, not a literal"),
@@ -2998,6 +3136,15 @@ fn fmt_num(v: f64) -> String {
         "0".to_string()
     } else {
         s.to_string()
+    }
+}
+
+/// "1 bar", "3 bars".
+fn bars(v: f64) -> String {
+    if v == 1.0 {
+        "1 bar".to_string()
+    } else {
+        format!("{} bars", fmt_num(v))
     }
 }
 

@@ -760,3 +760,53 @@ impl Lines {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse;
+
+    fn fmt(text: &str) -> String {
+        format(&parse(text).expect("valid syntax"), text)
+    }
+
+    #[test]
+    fn erase_spans_removes_only_spans() {
+        assert_eq!(
+            erase_spans("Name(x @12..13) @12..13, String(\"a@b\") @1..2, @.."),
+            "Name(x ) , String(\"a@b\") , @.."
+        );
+    }
+
+    #[test]
+    fn verify_accepts_the_formatted_text() {
+        let text = "let a=1+2*3 # note\n";
+        let file = parse(text).unwrap();
+        assert_eq!(fmt(text), "let a = 1 + 2 * 3  # note\n");
+        assert_eq!(verify(&file, &fmt(text)), Ok(()));
+    }
+
+    #[test]
+    fn verify_rejects_other_meanings_and_lost_comments() {
+        let file = parse("let a = 1 + 2 * 3 # note\n").unwrap();
+        assert!(verify(&file, "let a = (1 + 2) * 3 # note\n").is_err());
+        assert!(verify(&file, "let a = 1 + 2 * 3\n").is_err());
+        assert!(verify(&file, "let a = 1 +\n").is_err());
+    }
+
+    #[test]
+    fn rule_clauses_are_indented_and_separated() {
+        assert_eq!(
+            fmt("symbol g = G\nrule r: buy g stop 2%\nrule s:\nsell g"),
+            "symbol g = G\n\nrule r:\n    buy g\n    stop 2%\n\nrule s:\n    sell g\n"
+        );
+    }
+
+    #[test]
+    fn negation_never_glues_two_minus_signs() {
+        assert_eq!(
+            fmt("let a = - -1\nlet b = -(-1)\n"),
+            "let a = - -1\nlet b = -(-1)\n"
+        );
+    }
+}

@@ -315,4 +315,38 @@ error[E0001]: expected an expression
             }])
         );
     }
+
+    #[test]
+    fn multi_line_span() {
+        let text = "symbol g = G\nrule r:\n    buy g\n    stop 1\n\n";
+        let diag = Diagnostic::new(Code::MissingAction, Span::new(13, 38), "multi")
+            .with_label("this rule")
+            .with_secondary(Span::new(7, 8), "g here");
+        assert_eq!(
+            render(&diag, &file(text), false),
+            "\
+error[E0401]: multi
+ --> strategies/p4.play:2:1
+  |
+1 |   symbol g = G
+  |          - g here
+2 | / rule r:
+3 | |     buy g
+4 | |     stop 1
+  | |_______^ this rule
+"
+        );
+    }
+
+    #[test]
+    fn empty_file() {
+        let diag = Diagnostic::new(Code::MissingAction, Span::new(0, 0), "empty");
+        for text in ["", "\n"] {
+            let out = render(&diag, &file(text), false);
+            assert!(
+                out.starts_with("error[E0401]: empty\n --> strategies/p4.play:1:1\n"),
+                "{out}"
+            );
+        }
+    }
 }

@@ -269,3 +269,25 @@ fn fmt_missing_file_exits_2() {
         "error: cannot read nope.play: No such file or directory\n"
     );
 }
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    let dir = TempDir::new();
+    let mut args = vec!["check".to_string()];
+    // Far more diagnostics than a pipe buffers, so writing must hit the closed pipe.
+    for i in 0..400 {
+        let name = format!("bad{i}.play");
+        dir.write(&name, UNKNOWN_NAME);
+        args.push(name);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_playbook"))
+        .args(&args)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a closed pipe is not a crash");
+}

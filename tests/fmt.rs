@@ -420,7 +420,7 @@ proptest::proptest! {
             let expected = format(&parse_ok(text, "input"), text);
             let mut respaced = String::new();
             let mut last = 0;
-            for (k, run) in respaceable_runs(&text).into_iter().enumerate() {
+            for (k, run) in respaceable_runs(text).into_iter().enumerate() {
                 respaced.push_str(&text[last..run.start]);
                 respaced.push_str(GAPS[seed[k % seed.len()]]);
                 last = run.end;
