@@ -382,6 +382,34 @@ fn language_md_lists_every_reserved_keyword() {
     }
 }
 
+#[test]
+fn language_md_documents_and_exercises_every_builtin() {
+    let (text, _) = language_md();
+    let expr_examples: Vec<String> = examples()
+        .into_iter()
+        .filter(|(k, _, _)| *k == Kind::Expr)
+        .flat_map(|(_, _, t)| {
+            expr_lines(&t)
+                .map(|(_, l)| l.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for builtin in playbook::check::Builtin::ALL {
+        let name = builtin.name();
+        assert!(
+            text.contains(&format!("| `{name}(")),
+            "docs/language.md has no table row defining `{name}`"
+        );
+        let call = format!("{name}(");
+        assert!(
+            expr_examples.iter().any(|l| l.starts_with(&call)
+                || l.contains(&format!(" {call}"))
+                || l.contains(&format!("({call}"))),
+            "no `play-expr` example calls `{name}`"
+        );
+    }
+}
+
 // ------------------------------------------------------------- strategies
 
 fn strategy_files() -> Vec<PathBuf> {
