@@ -871,10 +871,7 @@ impl<'a> Checker<'a> {
     fn check_symbol(&mut self, d: &ast::SymbolDecl) {
         let Some(r) = &d.resample else { return };
         let secs = r.node.seconds();
-        let ok = (secs % 60 == 0 && (60..=12 * 3600).contains(&secs) && 86_400 % secs == 0)
-            || secs == 86_400
-            || secs == 7 * 86_400;
-        if !ok {
+        if !interval_is_supported(r.node) {
             let written = format!("{}{}", r.node.count, r.node.unit.suffix());
             let why = if secs < 60 {
                 "intervals shorter than a minute are not supported"
@@ -3049,6 +3046,15 @@ fn reads_prices(e: &Expr) -> bool {
     false
 }
 
+/// Whether `symbol NAME = DATA @ INTERVAL` supports the interval: a whole
+/// number of minutes that divides a day (1m to 12h), or exactly 1d or 1w.
+pub fn interval_is_supported(d: ast::Duration) -> bool {
+    let secs = d.seconds();
+    (secs.is_multiple_of(60) && (60..=12 * 3600).contains(&secs) && 86_400 % secs == 0)
+        || secs == 86_400
+        || secs == 7 * 86_400
+}
+
 /// The direct sub-expressions of `e`.
 fn children(e: &Expr) -> Vec<&Expr> {
     match &e.kind {
@@ -3153,7 +3159,7 @@ fn show_const(c: Const) -> String {
         Const::Number(v) => fmt_num(v),
         Const::Percent(v) => format!("{}%", fmt_num(v * 100.0)),
         Const::Duration(d) => format!("{}{}", d.count, d.unit.suffix()),
-        Const::Bars(n) => format!("{n} bars"),
+        Const::Bars(n) => bars(n as f64),
         Const::Bool(b) => b.to_string(),
     }
 }
@@ -3263,5 +3269,78 @@ fn show_into(e: &Expr, out: &mut String, depth: usize) {
             show_into(inner, out, d);
             out.push(')');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::ast::{Duration, TimeUnit};
+
+    fn d(count: u64, unit: TimeUnit) -> Duration {
+        Duration { count, unit }
+    }
+
+    #[test]
+    fn supported_intervals_divide_a_day_or_are_a_day_or_week() {
+        for ok in [
+            d(1, TimeUnit::Minutes),
+            d(5, TimeUnit::Minutes),
+            d(90, TimeUnit::Minutes),
+            d(4, TimeUnit::Hours),
+            d(12, TimeUnit::Hours),
+            d(1, TimeUnit::Days),
+            d(24, TimeUnit::Hours),
+            d(1, TimeUnit::Weeks),
+            d(7, TimeUnit::Days),
+            d(120, TimeUnit::Seconds),
+        ] {
+            assert!(interval_is_supported(ok), "{ok:?}");
+        }
+        for bad in [
+            d(0, TimeUnit::Minutes),
+            d(30, TimeUnit::Seconds),
+            d(90, TimeUnit::Seconds),
+            d(7, TimeUnit::Minutes),
+            d(5, TimeUnit::Hours),
+            d(16, TimeUnit::Hours),
+            d(2, TimeUnit::Days),
+            d(2, TimeUnit::Weeks),
+        ] {
+            assert!(!interval_is_supported(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn percent_arithmetic_follows_the_language() {
+        use BinaryOp::*;
+        use Unit::*;
+        assert_eq!(arith_unit(Mul, Percent, Plain), Percent);
+        assert_eq!(arith_unit(Mul, Plain, Percent), Percent);
+        assert_eq!(arith_unit(Div, Percent, Plain), Percent);
+        assert_eq!(arith_unit(Div, Plain, Percent), Plain);
+        assert_eq!(arith_unit(Sub, Plain, Percent), Plain);
+        assert_eq!(arith_unit(Add, Percent, Percent), Percent);
+        assert_eq!(arith_unit(Div, Percent, Percent), Plain);
+        assert_eq!(arith_unit(Add, Plain, Plain), Plain);
+    }
+
+    #[test]
+    fn numbers_print_without_noise() {
+        assert_eq!(fmt_num(0.015 * 100.0), "1.5");
+        assert_eq!(fmt_num(2.0), "2");
+        assert_eq!(fmt_num(-0.0), "0");
+        assert_eq!(show_const(Const::Percent(0.0025)), "0.25%");
+        assert_eq!(show_const(Const::Bars(1)), "1 bar");
+    }
+
+    #[test]
+    fn every_builtin_name_round_trips() {
+        for b in Builtin::ALL {
+            assert_eq!(Builtin::from_name(b.name()), Some(*b));
+        }
+        assert_eq!(Builtin::Sma.signature(), "sma(x, n)");
+        assert!(Builtin::SessionDrop.is_session_function());
+        assert!(!Builtin::Atr.is_session_function());
     }
 }
