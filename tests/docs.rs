@@ -2,7 +2,7 @@
 //!
 //! - Every example in `docs/language.md` is tested according to its fence tag
 //!   (the convention is documented at the top of that file): `play` blocks are
-//!   whole files that parse and check without errors, `play-expr` lines are
+//!   whole files that parse and check without errors and are in `fmt` layout, `play-expr` lines are
 //!   expressions wrapped after the standard prelude, `play-rule` blocks are
 //!   rule bodies wrapped after the prelude, and `play-error CODE` blocks must
 //!   produce that diagnostic code.
@@ -246,6 +246,24 @@ fn language_md_file_examples_parse_and_check() {
 }
 
 #[test]
+fn language_md_file_examples_are_formatted() {
+    let mut failures = Vec::new();
+    for (kind, line, text) in examples() {
+        if kind != Kind::File {
+            continue;
+        }
+        let Ok(file) = parse(&text) else { continue };
+        let formatted = format(&file, &text);
+        if formatted != text {
+            failures.push(format!(
+                "language.md:{line}: not in `playbook fmt` layout; formatted:\n{formatted}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn language_md_expr_examples_parse_and_check() {
     let mut failures = Vec::new();
     let mut tested = 0;
@@ -311,13 +329,29 @@ fn language_md_error_examples_report_their_code() {
 }
 
 #[test]
-fn language_md_documents_the_nesting_limit() {
+fn language_md_documents_the_nesting_limit_the_parser_applies() {
     let (text, _) = language_md();
-    assert!(
-        text.contains("64 levels"),
-        "the nesting limit of 64 must be documented"
+    assert_eq!(
+        playbook::syntax::MAX_NESTING,
+        64,
+        "docs/language.md says 64"
     );
-    assert!(text.contains("E0002"));
+    assert!(
+        text.contains("at most **64 levels**"),
+        "the nesting limit must be documented"
+    );
+    let nested = |depth: usize| format!("let x = {}1{}\n", "(".repeat(depth), ")".repeat(depth));
+    let (file, diagnostics) = diagnose(&nested(64));
+    assert!(
+        file.is_some() && errors_only(&diagnostics).is_empty(),
+        "64 levels are documented as allowed:\n{}",
+        describe("nested", &nested(64), &diagnostics)
+    );
+    let (_, diagnostics) = diagnose(&nested(65));
+    assert!(
+        diagnostics.iter().any(|d| d.code == Code::NestingTooDeep),
+        "65 levels are documented as E0002"
+    );
 }
 
 #[test]
@@ -344,6 +378,34 @@ fn language_md_lists_every_reserved_keyword() {
         assert!(
             diagnostics.iter().any(|d| d.is_error()),
             "`{kw}` was accepted as a name"
+        );
+    }
+}
+
+#[test]
+fn language_md_documents_and_exercises_every_builtin() {
+    let (text, _) = language_md();
+    let expr_examples: Vec<String> = examples()
+        .into_iter()
+        .filter(|(k, _, _)| *k == Kind::Expr)
+        .flat_map(|(_, _, t)| {
+            expr_lines(&t)
+                .map(|(_, l)| l.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for builtin in playbook::check::Builtin::ALL {
+        let name = builtin.name();
+        assert!(
+            text.contains(&format!("| `{name}(")),
+            "docs/language.md has no table row defining `{name}`"
+        );
+        let call = format!("{name}(");
+        assert!(
+            expr_examples.iter().any(|l| l.starts_with(&call)
+                || l.contains(&format!(" {call}"))
+                || l.contains(&format!("({call}"))),
+            "no `play-expr` example calls `{name}`"
         );
     }
 }
