@@ -344,6 +344,7 @@ pub struct BarReader {
     /// The last emitted bar: open, close, day number.
     last: Option<(Timestamp, Timestamp, i64)>,
     file_len: Option<u64>,
+    date_cache: std::cell::Cell<stamp::DateCache>,
     report: DataReport,
 }
 
@@ -388,6 +389,7 @@ impl BarReader {
             interval: None,
             last: None,
             file_len,
+            date_cache: Default::default(),
             report,
         })
     }
@@ -470,6 +472,73 @@ impl BarReader {
                 String::from_utf8_lossy(stamp::trim(rec.get(t).unwrap_or(b"")))
             ),
         }
+    }
+
+    /// The hot path: the row when everything about it is ordinary, `None`
+    /// otherwise (then [`Self::parse_row`] reads it again and names the
+    /// problem). Builds no error values and trims nothing.
+    #[inline(always)]
+    fn fast_row(&self, rec: &ByteRecord) -> Option<Row> {
+        let (time, date) = match self.layout.time {
+            TimeCols::One(i) => {
+                let b = rec.get(i)?;
+                let mut cache = self.date_cache.get();
+                let fast = stamp::fast_iso(b, &mut cache, self.utc);
+                self.date_cache.set(cache);
+                match fast {
+                    Some((secs, None)) => (Timestamp::from_second(secs).ok()?, None),
+                    Some((secs, Some(d))) if self.utc => {
+                        (Timestamp::from_second(secs).ok()?, Some(d))
+                    }
+                    _ => {
+                        match stamp::resolve(stamp::parse_stamp(b).ok()?, &self.opts.zone, self.utc)
+                            .ok()?
+                        {
+                            Resolved::Instant(t) => (t, None),
+                            Resolved::Date(d) => (
+                                stamp::start_of_date(d, &self.opts.zone, self.utc).ok()?,
+                                Some(d),
+                            ),
+                        }
+                    }
+                }
+            }
+            TimeCols::Split(..) => return None,
+        };
+        if let Some((daily, _)) = self.kind
+            && daily != date.is_some()
+        {
+            return None;
+        }
+        if let Some((prev, _)) = self.prev
+            && time <= prev
+        {
+            return None;
+        }
+        let mut ohlcv = [f64::NAN; 5];
+        for k in 0..4 {
+            let v = parse_decimal(rec.get(self.layout.prices[k])?)?;
+            if !(v > 0.0 && v < f64::INFINITY) {
+                return None;
+            }
+            ohlcv[k] = v;
+        }
+        if let Some(i) = self.layout.volume
+            && let Some(raw) = rec.get(i)
+            && !raw.is_empty()
+        {
+            let v = parse_decimal(raw)?;
+            if !(v >= 0.0 && v < f64::INFINITY) {
+                return None;
+            }
+            ohlcv[4] = v;
+        }
+        Some(Row {
+            line: rec.position().map_or(0, |p| p.line()),
+            time,
+            date,
+            ohlcv,
+        })
     }
 
     fn parse_row(&self, rec: &ByteRecord) -> Result<Row, DataError> {
@@ -588,43 +657,60 @@ impl BarReader {
     fn read_row(&mut self) -> Option<Result<Row, DataError>> {
         loop {
             let result = if let Some(rec) = self.first_data.take() {
-                self.parse_row(&rec)
+                match self.fast_row(&rec) {
+                    Some(row) => Ok(row),
+                    None => self.parse_row(&rec),
+                }
             } else {
                 match self.rdr.read_byte_record(&mut self.rec) {
                     Ok(true) => {}
                     Ok(false) => return None,
                     Err(e) => return Some(Err(csv_error(&self.file, e))),
                 }
-                // A record of one empty field is a blank line.
-                if self.rec.len() == 1 && stamp::trim(&self.rec[0]).is_empty() {
-                    continue;
+                match self.fast_row(&self.rec) {
+                    Some(row) => Ok(row),
+                    None if self.is_blank() => continue,
+                    None => self.parse_row(&self.rec),
                 }
-                self.parse_row(&self.rec)
             };
-            match result {
-                Ok(row) => {
-                    self.prev = Some((row.time, row.line));
-                    if self.kind.is_none() {
-                        self.kind = Some((row.date.is_some(), row.line));
-                        self.report.daily = row.date.is_some();
-                    }
-                    return Some(Ok(row));
-                }
-                Err(e) if self.opts.on_bad_row == OnBadRow::Skip && e.is_row_error() => {
-                    let line = e.line().unwrap_or(0);
-                    if matches!(e, DataError::Duplicate { .. }) {
-                        self.report.duplicates.add(line);
-                    }
-                    self.report.skipped += 1;
-                    if self.report.first_skipped.len() < SAMPLE_LINES {
-                        self.report.first_skipped.push(SkippedRow {
-                            line,
-                            error: e.to_string(),
-                        });
-                    }
-                }
-                Err(e) => return Some(Err(e)),
+            if let Some(r) = self.accept(result) {
+                return Some(r);
             }
+        }
+    }
+
+    /// Whether the current record is a blank line (one empty field).
+    fn is_blank(&self) -> bool {
+        self.rec.len() == 1 && stamp::trim(&self.rec[0]).is_empty()
+    }
+
+    /// Note an accepted row, or skip and count a bad one (`None`) when asked.
+    #[inline]
+    fn accept(&mut self, result: Result<Row, DataError>) -> Option<Result<Row, DataError>> {
+        match result {
+            Ok(row) => {
+                self.prev = Some((row.time, row.line));
+                if self.kind.is_none() {
+                    self.kind = Some((row.date.is_some(), row.line));
+                    self.report.daily = row.date.is_some();
+                }
+                Some(Ok(row))
+            }
+            Err(e) if self.opts.on_bad_row == OnBadRow::Skip && e.is_row_error() => {
+                let line = e.line().unwrap_or(0);
+                if matches!(e, DataError::Duplicate { .. }) {
+                    self.report.duplicates.add(line);
+                }
+                self.report.skipped += 1;
+                if self.report.first_skipped.len() < SAMPLE_LINES {
+                    self.report.first_skipped.push(SkippedRow {
+                        line,
+                        error: e.to_string(),
+                    });
+                }
+                None
+            }
+            Err(e) => Some(Err(e)),
         }
     }
 
@@ -673,6 +759,7 @@ impl BarReader {
         Ok(())
     }
 
+    #[inline(always)]
     fn emit(&mut self, row: Row) -> Result<ClosedBar, DataError> {
         let line = row.line;
         let out_of_range = |reason: &str| DataError::BadTime {
@@ -790,6 +877,27 @@ impl BarReader {
     }
 
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
+        // The hot path: interval known, nothing buffered, an ordinary row.
+        while self.resolved && self.pending.is_empty() && !self.eof {
+            match self.rdr.read_byte_record(&mut self.rec) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.eof = true;
+                    return None;
+                }
+                Err(e) => return Some(Err(csv_error(&self.file, e))),
+            }
+            let result = match self.fast_row(&self.rec) {
+                Some(row) => Ok(row),
+                None if self.is_blank() => continue,
+                None => self.parse_row(&self.rec),
+            };
+            match self.accept(result) {
+                Some(Ok(row)) => return Some(self.emit(row)),
+                Some(Err(e)) => return Some(Err(e)),
+                None => continue,
+            }
+        }
         loop {
             if self.resolved {
                 if let Some(row) = self.pending.pop_front() {
