@@ -516,19 +516,19 @@ impl BarReader {
             return None;
         }
         let mut ohlcv = [f64::NAN; 5];
-        for k in 0..4 {
-            let v = parse_decimal(rec.get(self.layout.prices[k])?)?;
+        for (slot, &i) in ohlcv.iter_mut().zip(&self.layout.prices) {
+            let v = parse_decimal(rec.get(i)?)?;
             if !(v > 0.0 && v < f64::INFINITY) {
                 return None;
             }
-            ohlcv[k] = v;
+            *slot = v;
         }
         if let Some(i) = self.layout.volume
             && let Some(raw) = rec.get(i)
             && !raw.is_empty()
         {
             let v = parse_decimal(raw)?;
-            if !(v >= 0.0 && v < f64::INFINITY) {
+            if !(0.0..f64::INFINITY).contains(&v) {
                 return None;
             }
             ohlcv[4] = v;
