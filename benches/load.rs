@@ -49,7 +49,7 @@ fn generate(path: &Path) -> std::io::Result<u64> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
     writeln!(w, "timestamp,open,high,low,close,volume")?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut price: i64 = 1_950_00;
+    let mut price: i64 = 195_000; // 1950.00 in cents
     let start: jiff::Timestamp = "2020-01-01T00:00:00Z".parse().unwrap();
     for i in 0..ROWS {
         let t = start + jiff::SignedDuration::from_mins(i as i64);

@@ -22,7 +22,7 @@ const POW10: [f64; 23] = [
 /// assert_eq!(playbook::data::parse_decimal(b"1958.9"), Some(1958.9));
 /// assert_eq!(playbook::data::parse_decimal(b"12.3.4"), None);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn parse_decimal(text: &[u8]) -> Option<f64> {
     match fast(text) {
         Some(v) => Some(v),
@@ -35,7 +35,7 @@ fn slow(text: &[u8]) -> Option<f64> {
     std::str::from_utf8(text).ok()?.parse::<f64>().ok()
 }
 
-#[inline]
+#[inline(always)]
 fn digits(text: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
     while i < text.len() {
         let d = text[i].wrapping_sub(b'0');
@@ -48,7 +48,7 @@ fn digits(text: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
     i
 }
 
-#[inline]
+#[inline(always)]
 fn fast(text: &[u8]) -> Option<f64> {
     let len = text.len();
     let (neg, start) = match text.first() {

@@ -778,6 +778,13 @@ impl BarReader {
                 (row.time, close, d.day_number())
             }
             None => match self.opts.stamp {
+                // Whole seconds (the usual case): integer arithmetic.
+                StampAt::Open if row.time.subsec_nanosecond() == 0 && iv.subsec_nanos() == 0 => (
+                    row.time,
+                    Timestamp::from_second(row.time.as_second() + iv.as_secs())
+                        .map_err(|_| out_of_range("close out of range"))?,
+                    0,
+                ),
                 StampAt::Open => (
                     row.time,
                     row.time
@@ -827,8 +834,8 @@ impl BarReader {
                 if open < prev_close {
                     r.add_anomaly(Anomaly::Overlap, line);
                 }
-                let missing = open.duration_since(prev_close);
-                if missing > SignedDuration::ZERO {
+                if open > prev_close {
+                    let missing = open.duration_since(prev_close);
                     let from = prev_close.as_second().div_euclid(86_400);
                     let to = (open.as_second() - 1).div_euclid(86_400);
                     let weekend = missing <= SignedDuration::from_hours(72)
@@ -888,6 +895,10 @@ impl BarReader {
                 Err(e) => return Some(Err(csv_error(&self.file, e))),
             }
             let result = match self.fast_row(&self.rec) {
+                Some(row) if self.kind.is_some() => {
+                    self.prev = Some((row.time, row.line));
+                    return Some(self.emit(row));
+                }
                 Some(row) => Ok(row),
                 None if self.is_blank() => continue,
                 None => self.parse_row(&self.rec),

@@ -298,7 +298,13 @@ pub(crate) fn fast_iso(
         return None;
     }
     let (ymd, day) = match cache.ymd {
-        Some(y) if cache.bytes == b[..10] => (y, cache.day),
+        Some(y)
+            if u64::from_ne_bytes(cache.bytes[..8].try_into().ok()?)
+                == u64::from_ne_bytes(b[..8].try_into().ok()?)
+                && cache.bytes[8..10] == b[8..10] =>
+        {
+            (y, cache.day)
+        }
         _ => {
             let y = ymd(num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?).ok()?;
             let day = y.day_number();
