@@ -14,7 +14,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use playbook::data::{Bar, BarReader, SourceOptions, load_bars};
+use playbook::data::{Bar, BarReader, SourceOptions, load_bars, parse_decimal};
 
 const ROWS: usize = 1_000_000;
 const REPS: usize = 5;
@@ -105,6 +105,24 @@ fn rss_kib() -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// Iterate the records and parse the five numbers of each.
+fn sum_numbers(path: &Path, parse: fn(&[u8]) -> Option<f64>) -> f64 {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_path(path)
+        .unwrap();
+    let mut rec = csv::ByteRecord::new();
+    let mut sum = 0.0;
+    while rdr.read_byte_record(&mut rec).unwrap() {
+        for i in 1..6 {
+            sum += parse(&rec[i]).unwrap();
+        }
+    }
+    sum
+}
+
 fn main() {
     let dir = std::env::temp_dir().join(format!("playbook-bench-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -138,6 +156,13 @@ fn main() {
     });
     assert_eq!(n, ROWS);
 
+    // Where the time goes: (a) plus parsing the five numbers, with the
+    // crate's exact fast path and with std.
+    let (a_fast, s1) = min_time(|| sum_numbers(&path, parse_decimal));
+    let (a_std, s2) =
+        min_time(|| sum_numbers(&path, |b| std::str::from_utf8(b).ok()?.parse().ok()));
+    assert_eq!(s1.to_bits(), s2.to_bits());
+
     // (c) streaming, measured first so its peak RSS is not the loaded Vec's.
     reset_peak();
     let base = rss_kib().1;
@@ -163,6 +188,14 @@ fn main() {
     println!(
         "(a) csv ByteRecord iteration : {a:>10.2?}  {:6.1} ns/row",
         ns(a)
+    );
+    println!(
+        "    (a) + 5 x parse_decimal    : {a_fast:>10.2?}  {:6.1} ns/row",
+        ns(a_fast)
+    );
+    println!(
+        "    (a) + 5 x str::parse::<f64>: {a_std:>10.2?}  {:6.1} ns/row",
+        ns(a_std)
     );
     println!(
         "(b) load_bars -> Vec<Bar>    : {b:>10.2?}  {:6.1} ns/row",
