@@ -285,6 +285,18 @@ fn not_a_number_names_the_column_and_raw_text() {
 }
 
 #[test]
+fn a_header_only_file_has_no_bars() {
+    let r = check_file(
+        fixture("formats/header_only.csv"),
+        &SourceOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.rows, 0);
+    assert_eq!(r.first, None);
+    assert!(!r.has_warnings());
+}
+
+#[test]
 fn a_missing_file_is_an_io_error() {
     let err = check_file(
         "tests/inputs/data/no_such_file.csv",
