@@ -531,7 +531,22 @@ mod tests {
         ] {
             assert_eq!(r(s), want, "{s}");
         }
+        // New York DST: 2024-03-10 02:30 does not exist (moves to 03:30
+        // EDT = 07:30Z); 2024-11-03 01:30 happens twice (the earlier, EDT,
+        // is 05:30Z).
+        let ny = TimeZone::get("America/New_York").unwrap();
+        let n = |s: &str| resolve(parse_stamp(s.as_bytes()).unwrap(), &ny, false).unwrap();
+        assert_eq!(
+            n("2024-03-10 02:30"),
+            Resolved::Instant(ts("2024-03-10T07:30:00Z"))
+        );
+        assert_eq!(
+            n("2024-11-03 01:30"),
+            Resolved::Instant(ts("2024-11-03T05:30:00Z"))
+        );
         assert!(parse_stamp(b"2024-02-30").is_err());
+        assert!(parse_stamp(b"2023-02-29").is_err());
+        assert!(parse_stamp(b"2024-02-29").is_ok());
         assert!(parse_stamp(b"2024-08-05T24:00").is_err());
         assert!(parse_stamp(b"yesterday").is_err());
     }
