@@ -309,6 +309,13 @@ fn a_missing_file_is_an_io_error() {
 fn bad_options_are_errors() {
     assert!("sometimes".parse::<OnBadRow>().is_err());
     assert!("middle".parse::<StampAt>().is_err());
+    let e = "25:00 Asia/Hong_Kong".parse::<DailyClose>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid daily_close \"25:00 Asia/Hong_Kong\": expected a time of day `HH:MM`"
+    );
+    let e = "16:10 Asia/Hongkong_".parse::<DailyClose>().unwrap_err();
+    assert!(e.to_string().contains("not an IANA time zone name"), "{e}");
     assert!(parse_interval("1y").is_err());
     assert!(parse_interval("0m").is_err());
     assert_eq!(parse_interval("4h").unwrap(), SignedDuration::from_hours(4));
