@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use playbook::data::{Bar, BarReader, SourceOptions, load_bars, parse_decimal};
 
 const ROWS: usize = 1_000_000;
-const REPS: usize = 5;
+const REPS: usize = 7;
 
 /// xorshift64*: a small deterministic generator (no extra dependency).
 struct Rng(u64);
@@ -73,17 +73,66 @@ fn generate(path: &Path) -> std::io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-fn min_time<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
+/// CPU time this thread has run, in ns (`/proc/thread-self/schedstat`): on
+/// a shared machine it is steadier than wall time. `None` where unavailable.
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The best of several runs: wall time and thread CPU time.
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Timing {
+    fn ns_per_row(self) -> (f64, Option<f64>) {
+        let per = |d: Duration| d.as_nanos() as f64 / ROWS as f64;
+        (per(self.wall), self.cpu.map(per))
+    }
+
+    fn show(self, label: &str) {
+        let (w, c) = self.ns_per_row();
+        match c {
+            Some(c) => println!("{label:<34} wall {w:6.1} ns/row   cpu {c:6.1} ns/row"),
+            None => println!("{label:<34} wall {w:6.1} ns/row"),
+        }
+    }
+
+    fn ratio(self, base: Timing) -> String {
+        let w = self.wall.as_secs_f64() / base.wall.as_secs_f64();
+        match (self.cpu, base.cpu) {
+            (Some(a), Some(b)) => {
+                format!("wall {w:.2}, cpu {:.2}", a.as_secs_f64() / b.as_secs_f64())
+            }
+            _ => format!("wall {w:.2}"),
+        }
+    }
+}
+
+fn min_time<T>(mut f: impl FnMut() -> T) -> (Timing, T) {
+    let mut wall = Duration::MAX;
+    let mut cpu: Option<Duration> = None;
     let mut last = None;
     for _ in 0..REPS {
         drop(last.take());
+        let c0 = cpu_ns();
         let t = Instant::now();
         let v = f();
-        best = best.min(t.elapsed());
+        wall = wall.min(t.elapsed());
+        if let (Some(c0), Some(c1)) = (c0, cpu_ns()) {
+            let d = Duration::from_nanos(c1 - c0);
+            cpu = Some(cpu.map_or(d, |best| best.min(d)));
+        }
         last = Some(v);
     }
-    (best, last.unwrap())
+    (Timing { wall, cpu }, last.unwrap())
 }
 
 /// Reset the peak resident set size (Linux `clear_refs` 5).
@@ -184,32 +233,14 @@ fn main() {
     let per_bar =
         (loaded.bars.capacity() * std::mem::size_of::<Bar>()) as f64 / loaded.bars.len() as f64;
 
-    let ns = |d: Duration| d.as_nanos() as f64 / ROWS as f64;
-    println!(
-        "(a) csv ByteRecord iteration : {a:>10.2?}  {:6.1} ns/row",
-        ns(a)
-    );
-    println!(
-        "    (a) + 5 x parse_decimal    : {a_fast:>10.2?}  {:6.1} ns/row",
-        ns(a_fast)
-    );
-    println!(
-        "    (a) + 5 x str::parse::<f64>: {a_std:>10.2?}  {:6.1} ns/row",
-        ns(a_std)
-    );
-    println!(
-        "(b) load_bars -> Vec<Bar>    : {b:>10.2?}  {:6.1} ns/row",
-        ns(b)
-    );
-    println!(
-        "(c) BarReader streaming      : {c:>10.2?}  {:6.1} ns/row",
-        ns(c)
-    );
-    println!(
-        "ratio (b)/(a) = {:.2} (target <= 1.5); (c)/(a) = {:.2}",
-        b.as_secs_f64() / a.as_secs_f64(),
-        c.as_secs_f64() / a.as_secs_f64()
-    );
+    println!("best of {REPS} runs; cpu = this thread's CPU time (steadier on a shared machine)");
+    a.show("(a) csv ByteRecord iteration");
+    a_fast.show("    (a) + 5 x parse_decimal");
+    a_std.show("    (a) + 5 x str::parse::<f64>");
+    b.show("(b) load_bars -> Vec<Bar>");
+    c.show("(c) BarReader streaming");
+    println!("ratio (b)/(a): {} (target <= 1.5)", b.ratio(a));
+    println!("ratio (c)/(a): {}", c.ratio(a));
     println!(
         "held bar: size_of::<Bar>() = {} B, {per_bar:.1} B per bar with Vec capacity (target <= 64)",
         std::mem::size_of::<Bar>()
