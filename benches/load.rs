@@ -5,7 +5,8 @@
 //! stamps) in a temp dir, then measures, taking the minimum of several runs:
 //! (a) iterating the file's `csv::ByteRecord`s and nothing else,
 //! (b) `load_bars` into a `Vec<Bar>` with full validation and the report,
-//! (c) streaming through `BarReader` without holding bars,
+//! (c) streaming through `BarReader` without holding bars (as an iterator,
+//!     and with `for_each_bar`, which `load_bars` and `check_file` use),
 //! plus bytes per held bar and peak RSS (VmHWM) of (c) versus (b).
 
 use std::fs::File;
@@ -223,6 +224,13 @@ fn main() {
         sum
     });
     black_box(sum);
+    let (d, sum2) = min_time(|| {
+        let mut sum = 0.0;
+        let mut reader = BarReader::open(&path, &opts).unwrap();
+        reader.for_each_bar(|b| sum += b.bar.close).unwrap();
+        sum
+    });
+    assert_eq!(sum.to_bits(), sum2.to_bits());
     let (stream_peak, _) = rss_kib();
 
     // (b) loading into Vec<Bar>.
@@ -238,9 +246,14 @@ fn main() {
     a_fast.show("    (a) + 5 x parse_decimal");
     a_std.show("    (a) + 5 x str::parse::<f64>");
     b.show("(b) load_bars -> Vec<Bar>");
-    c.show("(c) BarReader streaming");
+    c.show("(c) BarReader streaming (Iterator)");
+    d.show("    (c) via BarReader::for_each_bar");
     println!("ratio (b)/(a): {} (target <= 1.5)", b.ratio(a));
-    println!("ratio (c)/(a): {}", c.ratio(a));
+    println!(
+        "ratio (c)/(a): {}; for_each_bar/(a): {}",
+        c.ratio(a),
+        d.ratio(a)
+    );
     println!(
         "held bar: size_of::<Bar>() = {} B, {per_bar:.1} B per bar with Vec capacity (target <= 64)",
         std::mem::size_of::<Bar>()

@@ -883,6 +883,63 @@ impl BarReader {
         })
     }
 
+    /// Read to the end, calling `f` with each bar in order: what the
+    /// iterator yields, without a `Result` per bar (the fast way to consume
+    /// a whole file).
+    ///
+    /// # Errors
+    /// The first structural [`DataError`] (unless `on_bad_row: skip`); the
+    /// bars before it have been passed to `f`.
+    pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
+        loop {
+            while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
+                match self.rdr.read_byte_record(&mut self.rec) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.eof = true;
+                        break;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Err(csv_error(&self.file, e));
+                    }
+                }
+                let result = match self.fast_row(&self.rec) {
+                    Some(row) if self.kind.is_some() => Ok(row),
+                    Some(row) => {
+                        // The first row: `accept` notes its kind.
+                        let _ = self.accept(Ok(row));
+                        Ok(row)
+                    }
+                    None if self.is_blank() => continue,
+                    None => match self.accept(self.parse_row(&self.rec)) {
+                        Some(r) => r,
+                        None => continue,
+                    },
+                };
+                let bar = match result {
+                    Ok(row) => {
+                        self.prev = Some((row.time, row.line));
+                        self.emit(row)
+                    }
+                    Err(e) => Err(e),
+                };
+                match bar {
+                    Ok(b) => f(b),
+                    Err(e) => {
+                        self.done = true;
+                        return Err(e);
+                    }
+                }
+            }
+            match self.next() {
+                Some(Ok(b)) => f(b),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            }
+        }
+    }
+
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
         // The hot path: interval known, nothing buffered, an ordinary row.
         while self.resolved && self.pending.is_empty() && !self.eof {
@@ -996,9 +1053,7 @@ pub fn load_bars(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<LoadedB
         bars.reserve(reader.estimated_rows().unwrap_or(1024));
         bars.push(first?.bar);
     }
-    for item in &mut reader {
-        bars.push(item?.bar);
-    }
+    reader.for_each_bar(|b| bars.push(b.bar))?;
     bars.shrink_to_fit();
     Ok(LoadedBars {
         bars,
@@ -1014,8 +1069,6 @@ pub fn load_bars(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<LoadedB
 /// The first structural [`DataError`] (unless `on_bad_row: skip`).
 pub fn check_file(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<DataReport, DataError> {
     let mut reader = BarReader::open(path, opts)?;
-    for item in &mut reader {
-        item?;
-    }
+    reader.for_each_bar(|_| {})?;
     Ok(reader.into_report())
 }
