@@ -696,6 +696,13 @@ fn same_as_std(s: &str) {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn decimal_parse_matches_std_on_digit_and_dot_text(s in "[+-]?[0-9.]{0,18}") {
+        same_as_std(&s);
+    }
+
     #[test]
     fn decimal_parse_matches_std_on_decimal_text(
         s in "[+-]?[0-9]{0,20}(\\.[0-9]{0,20})?([eE][+-]?[0-9]{1,3})?"
