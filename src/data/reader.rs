@@ -159,7 +159,6 @@ struct Layout {
 impl Layout {
     fn from_header(file: &str, rec: &ByteRecord) -> Result<Layout, DataError> {
         let cells: Vec<String> = rec.iter().map(normalize).collect();
-        let header = String::from_utf8_lossy(rec.as_slice()).into_owned();
         let line = rec.position().map_or(1, |p| p.line());
         let missing = |role, aliases| DataError::MissingColumn {
             file: file.to_string(),
@@ -172,7 +171,6 @@ impl Layout {
                 .collect::<Vec<_>>()
                 .join(","),
         };
-        let _ = header;
         let time = find_time(&cells).ok_or_else(|| missing("time", TIME_ALIASES))?;
         let mut cols = [None; 5];
         for (i, (_, aliases)) in ROLES.iter().enumerate() {
