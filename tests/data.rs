@@ -285,6 +285,18 @@ fn not_a_number_names_the_column_and_raw_text() {
 }
 
 #[test]
+fn a_header_only_file_has_no_bars() {
+    let r = check_file(
+        fixture("formats/header_only.csv"),
+        &SourceOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.rows, 0);
+    assert_eq!(r.first, None);
+    assert!(!r.has_warnings());
+}
+
+#[test]
 fn a_missing_file_is_an_io_error() {
     let err = check_file(
         "tests/inputs/data/no_such_file.csv",
@@ -297,6 +309,13 @@ fn a_missing_file_is_an_io_error() {
 fn bad_options_are_errors() {
     assert!("sometimes".parse::<OnBadRow>().is_err());
     assert!("middle".parse::<StampAt>().is_err());
+    let e = "25:00 Asia/Hong_Kong".parse::<DailyClose>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid daily_close \"25:00 Asia/Hong_Kong\": expected a time of day `HH:MM`"
+    );
+    let e = "16:10 Asia/Hongkong_".parse::<DailyClose>().unwrap_err();
+    assert!(e.to_string().contains("not an IANA time zone name"), "{e}");
     assert!(parse_interval("1y").is_err());
     assert!(parse_interval("0m").is_err());
     assert_eq!(parse_interval("4h").unwrap(), SignedDuration::from_hours(4));
@@ -677,6 +696,13 @@ fn same_as_std(s: &str) {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn decimal_parse_matches_std_on_digit_and_dot_text(s in "[+-]?[0-9.]{0,18}") {
+        same_as_std(&s);
+    }
+
     #[test]
     fn decimal_parse_matches_std_on_decimal_text(
         s in "[+-]?[0-9]{0,20}(\\.[0-9]{0,20})?([eE][+-]?[0-9]{1,3})?"

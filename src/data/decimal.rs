@@ -22,7 +22,7 @@ const POW10: [f64; 23] = [
 /// assert_eq!(playbook::data::parse_decimal(b"1958.9"), Some(1958.9));
 /// assert_eq!(playbook::data::parse_decimal(b"12.3.4"), None);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn parse_decimal(text: &[u8]) -> Option<f64> {
     match fast(text) {
         Some(v) => Some(v),
@@ -35,58 +35,67 @@ fn slow(text: &[u8]) -> Option<f64> {
     std::str::from_utf8(text).ok()?.parse::<f64>().ok()
 }
 
-#[inline]
+#[inline(always)]
+fn digits(text: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
+    while i < text.len() {
+        let d = text[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    i
+}
+
+#[inline(always)]
 fn fast(text: &[u8]) -> Option<f64> {
-    let (neg, mut s) = match text {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, text),
+    let len = text.len();
+    let (neg, start) = match text.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
     };
     let mut mantissa: u64 = 0;
-    let mut ndigits = 0u32;
-    while let [c @ b'0'..=b'9', rest @ ..] = s {
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-        ndigits += 1;
-        s = rest;
+    let mut i = digits(text, start, &mut mantissa);
+    let int_digits = i - start;
+    let mut frac_digits = 0;
+    if i < len && text[i] == b'.' {
+        let from = i + 1;
+        i = digits(text, from, &mut mantissa);
+        frac_digits = i - from;
     }
-    let mut frac_digits = 0i32;
-    if let [b'.', rest @ ..] = s {
-        s = rest;
-        while let [c @ b'0'..=b'9', rest @ ..] = s {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-            ndigits += 1;
-            frac_digits += 1;
-            s = rest;
-        }
-    }
+    let ndigits = int_digits + frac_digits;
     // No digit at all ("", ".", "-", "e5"), or more digits than fit: std decides.
     if ndigits == 0 || ndigits > 19 {
         return None;
     }
-    let mut exp = -frac_digits;
-    if let [b'e' | b'E', rest @ ..] = s {
-        let (eneg, mut r) = match rest {
-            [b'-', r @ ..] => (true, r),
-            [b'+', r @ ..] => (false, r),
-            _ => (false, rest),
-        };
-        let mut e: i32 = 0;
-        let mut edigits = 0;
-        while let [c @ b'0'..=b'9', rest @ ..] = r {
-            if edigits >= 4 {
-                return None;
-            }
-            e = e * 10 + i32::from(c - b'0');
-            edigits += 1;
-            r = rest;
-        }
-        if edigits == 0 {
+    let mut exp = -(frac_digits as i32);
+    if i < len {
+        if text[i] | 0x20 != b'e' {
             return None;
         }
+        i += 1;
+        let eneg = match text.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let mut e: u64 = 0;
+        let end = digits(text, i, &mut e);
+        if end == i || end - i > 4 || end != len {
+            return None;
+        }
+        let e = e as i32;
         exp += if eneg { -e } else { e };
-        s = r;
     }
-    if !s.is_empty() || mantissa > (1u64 << 53) {
+    if mantissa > (1u64 << 53) {
         return None;
     }
     let m = mantissa as f64;
@@ -138,6 +147,18 @@ mod tests {
             " 1",
             "0x10",
             "123456789012345678901234567890",
+            "1234567890123456",
+            "9007199254740992",
+            "9007199254740993",
+            "99999999.99999999",
+            ".123456789012345",
+            "1.",
+            "0.",
+            "..",
+            "1..2",
+            "-.5",
+            "+.5",
+            "0000000000000001.5",
         ] {
             let std = s.parse::<f64>().ok().map(f64::to_bits);
             assert_eq!(parse_decimal(s.as_bytes()).map(f64::to_bits), std, "{s:?}");

@@ -1,5 +1,28 @@
 //! Bars in: reading vendors' CSV files into [`Bar`]s, checking their quality,
 //! and non-price series.
+//!
+//! - [`BarReader`] streams one file (plain or gzip, detected by its magic
+//!   bytes) as [`ClosedBar`]s in O(1) memory; [`load_bars`] collects the
+//!   bars (56 bytes each) with the file's [`DataReport`]; [`check_file`]
+//!   only reports. [`SourceOptions`] says how to read a source (zone of naive
+//!   stamps, stamp at open or close, interval, daily close, bad rows).
+//! - Header: case-insensitive aliases `timestamp|time|date|datetime` (or
+//!   `date` + `time` columns), `open|o`, `high|h`, `low|l`,
+//!   `close|c|last|price`, optional `volume|vol|v|tickvol`; MetaTrader's
+//!   `<DATE>` style names; extra columns ignored; no header at all when the
+//!   first row is `time,o,h,l,c[,v]` or `date,time,o,h,l,c[,v]`. Delimiter
+//!   `,` `;` or tab, from the first line.
+//! - Times: RFC 3339 with `Z` or an offset; naive `YYYY-MM-DD[( |T)HH:MM[:SS[.f]]]`,
+//!   `YYYY.MM.DD HH:MM[:SS]` (MetaTrader), `YYYYMMDD HHMMSS` (HistData),
+//!   `MM/DD/YYYY[ HH:MM[:SS]]`, in the source's zone; epoch seconds, ms, us
+//!   or ns by magnitude (more than 8 digits; exactly 8 digits is `YYYYMMDD`).
+//!   A naive time skipped by a DST change moves forward, a repeated one takes
+//!   the earlier instant. Date-only rows are daily bars: the bar opens at the
+//!   start of the date in the source's zone and is known at `daily_close` on
+//!   that date, by default at the end of the date.
+//! - Structural problems are [`DataError`]s naming file, line, column and
+//!   text; anomalies ([`Anomaly`]), gaps and skipped rows are counted in the
+//!   [`DataReport`] and the data is kept as written.
 
 use jiff::Timestamp;
 

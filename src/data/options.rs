@@ -188,6 +188,30 @@ impl SourceSpec {
             options: SourceOptions::default(),
         }
     }
+
+    /// Open the source as a streaming reader ([`super::BarReader::open`]).
+    ///
+    /// # Errors
+    /// As [`super::BarReader::open`].
+    pub fn open(&self) -> Result<super::BarReader, DataError> {
+        super::BarReader::open(&self.path, &self.options)
+    }
+
+    /// Load the whole source ([`super::load_bars`]).
+    ///
+    /// # Errors
+    /// As [`super::load_bars`].
+    pub fn load(&self) -> Result<super::LoadedBars, DataError> {
+        super::load_bars(&self.path, &self.options)
+    }
+
+    /// Check the source ([`super::check_file`]).
+    ///
+    /// # Errors
+    /// As [`super::check_file`].
+    pub fn check(&self) -> Result<super::DataReport, DataError> {
+        super::check_file(&self.path, &self.options)
+    }
 }
 
 /// How to read a `timestamp,value` series.

@@ -159,7 +159,6 @@ struct Layout {
 impl Layout {
     fn from_header(file: &str, rec: &ByteRecord) -> Result<Layout, DataError> {
         let cells: Vec<String> = rec.iter().map(normalize).collect();
-        let header = String::from_utf8_lossy(rec.as_slice()).into_owned();
         let line = rec.position().map_or(1, |p| p.line());
         let missing = |role, aliases| DataError::MissingColumn {
             file: file.to_string(),
@@ -172,7 +171,6 @@ impl Layout {
                 .collect::<Vec<_>>()
                 .join(","),
         };
-        let _ = header;
         let time = find_time(&cells).ok_or_else(|| missing("time", TIME_ALIASES))?;
         let mut cols = [None; 5];
         for (i, (_, aliases)) in ROLES.iter().enumerate() {
@@ -344,6 +342,7 @@ pub struct BarReader {
     /// The last emitted bar: open, close, day number.
     last: Option<(Timestamp, Timestamp, i64)>,
     file_len: Option<u64>,
+    date_cache: std::cell::Cell<stamp::DateCache>,
     report: DataReport,
 }
 
@@ -388,6 +387,7 @@ impl BarReader {
             interval: None,
             last: None,
             file_len,
+            date_cache: Default::default(),
             report,
         })
     }
@@ -470,6 +470,73 @@ impl BarReader {
                 String::from_utf8_lossy(stamp::trim(rec.get(t).unwrap_or(b"")))
             ),
         }
+    }
+
+    /// The hot path: the row when everything about it is ordinary, `None`
+    /// otherwise (then [`Self::parse_row`] reads it again and names the
+    /// problem). Builds no error values and trims nothing.
+    #[inline(always)]
+    fn fast_row(&self, rec: &ByteRecord) -> Option<Row> {
+        let (time, date) = match self.layout.time {
+            TimeCols::One(i) => {
+                let b = rec.get(i)?;
+                let mut cache = self.date_cache.get();
+                let fast = stamp::fast_iso(b, &mut cache, self.utc);
+                self.date_cache.set(cache);
+                match fast {
+                    Some((secs, None)) => (Timestamp::from_second(secs).ok()?, None),
+                    Some((secs, Some(d))) if self.utc => {
+                        (Timestamp::from_second(secs).ok()?, Some(d))
+                    }
+                    _ => {
+                        match stamp::resolve(stamp::parse_stamp(b).ok()?, &self.opts.zone, self.utc)
+                            .ok()?
+                        {
+                            Resolved::Instant(t) => (t, None),
+                            Resolved::Date(d) => (
+                                stamp::start_of_date(d, &self.opts.zone, self.utc).ok()?,
+                                Some(d),
+                            ),
+                        }
+                    }
+                }
+            }
+            TimeCols::Split(..) => return None,
+        };
+        if let Some((daily, _)) = self.kind
+            && daily != date.is_some()
+        {
+            return None;
+        }
+        if let Some((prev, _)) = self.prev
+            && time <= prev
+        {
+            return None;
+        }
+        let mut ohlcv = [f64::NAN; 5];
+        for (slot, &i) in ohlcv.iter_mut().zip(&self.layout.prices) {
+            let v = parse_decimal(rec.get(i)?)?;
+            if !(v > 0.0 && v < f64::INFINITY) {
+                return None;
+            }
+            *slot = v;
+        }
+        if let Some(i) = self.layout.volume
+            && let Some(raw) = rec.get(i)
+            && !raw.is_empty()
+        {
+            let v = parse_decimal(raw)?;
+            if !(0.0..f64::INFINITY).contains(&v) {
+                return None;
+            }
+            ohlcv[4] = v;
+        }
+        Some(Row {
+            line: rec.position().map_or(0, |p| p.line()),
+            time,
+            date,
+            ohlcv,
+        })
     }
 
     fn parse_row(&self, rec: &ByteRecord) -> Result<Row, DataError> {
@@ -588,43 +655,60 @@ impl BarReader {
     fn read_row(&mut self) -> Option<Result<Row, DataError>> {
         loop {
             let result = if let Some(rec) = self.first_data.take() {
-                self.parse_row(&rec)
+                match self.fast_row(&rec) {
+                    Some(row) => Ok(row),
+                    None => self.parse_row(&rec),
+                }
             } else {
                 match self.rdr.read_byte_record(&mut self.rec) {
                     Ok(true) => {}
                     Ok(false) => return None,
                     Err(e) => return Some(Err(csv_error(&self.file, e))),
                 }
-                // A record of one empty field is a blank line.
-                if self.rec.len() == 1 && stamp::trim(&self.rec[0]).is_empty() {
-                    continue;
+                match self.fast_row(&self.rec) {
+                    Some(row) => Ok(row),
+                    None if self.is_blank() => continue,
+                    None => self.parse_row(&self.rec),
                 }
-                self.parse_row(&self.rec)
             };
-            match result {
-                Ok(row) => {
-                    self.prev = Some((row.time, row.line));
-                    if self.kind.is_none() {
-                        self.kind = Some((row.date.is_some(), row.line));
-                        self.report.daily = row.date.is_some();
-                    }
-                    return Some(Ok(row));
-                }
-                Err(e) if self.opts.on_bad_row == OnBadRow::Skip && e.is_row_error() => {
-                    let line = e.line().unwrap_or(0);
-                    if matches!(e, DataError::Duplicate { .. }) {
-                        self.report.duplicates.add(line);
-                    }
-                    self.report.skipped += 1;
-                    if self.report.first_skipped.len() < SAMPLE_LINES {
-                        self.report.first_skipped.push(SkippedRow {
-                            line,
-                            error: e.to_string(),
-                        });
-                    }
-                }
-                Err(e) => return Some(Err(e)),
+            if let Some(r) = self.accept(result) {
+                return Some(r);
             }
+        }
+    }
+
+    /// Whether the current record is a blank line (one empty field).
+    fn is_blank(&self) -> bool {
+        self.rec.len() == 1 && stamp::trim(&self.rec[0]).is_empty()
+    }
+
+    /// Note an accepted row, or skip and count a bad one (`None`) when asked.
+    #[inline]
+    fn accept(&mut self, result: Result<Row, DataError>) -> Option<Result<Row, DataError>> {
+        match result {
+            Ok(row) => {
+                self.prev = Some((row.time, row.line));
+                if self.kind.is_none() {
+                    self.kind = Some((row.date.is_some(), row.line));
+                    self.report.daily = row.date.is_some();
+                }
+                Some(Ok(row))
+            }
+            Err(e) if self.opts.on_bad_row == OnBadRow::Skip && e.is_row_error() => {
+                let line = e.line().unwrap_or(0);
+                if matches!(e, DataError::Duplicate { .. }) {
+                    self.report.duplicates.add(line);
+                }
+                self.report.skipped += 1;
+                if self.report.first_skipped.len() < SAMPLE_LINES {
+                    self.report.first_skipped.push(SkippedRow {
+                        line,
+                        error: e.to_string(),
+                    });
+                }
+                None
+            }
+            Err(e) => Some(Err(e)),
         }
     }
 
@@ -673,6 +757,7 @@ impl BarReader {
         Ok(())
     }
 
+    #[inline(always)]
     fn emit(&mut self, row: Row) -> Result<ClosedBar, DataError> {
         let line = row.line;
         let out_of_range = |reason: &str| DataError::BadTime {
@@ -691,6 +776,13 @@ impl BarReader {
                 (row.time, close, d.day_number())
             }
             None => match self.opts.stamp {
+                // Whole seconds (the usual case): integer arithmetic.
+                StampAt::Open if row.time.subsec_nanosecond() == 0 && iv.subsec_nanos() == 0 => (
+                    row.time,
+                    Timestamp::from_second(row.time.as_second() + iv.as_secs())
+                        .map_err(|_| out_of_range("close out of range"))?,
+                    0,
+                ),
                 StampAt::Open => (
                     row.time,
                     row.time
@@ -740,8 +832,8 @@ impl BarReader {
                 if open < prev_close {
                     r.add_anomaly(Anomaly::Overlap, line);
                 }
-                let missing = open.duration_since(prev_close);
-                if missing > SignedDuration::ZERO {
+                if open > prev_close {
+                    let missing = open.duration_since(prev_close);
                     let from = prev_close.as_second().div_euclid(86_400);
                     let to = (open.as_second() - 1).div_euclid(86_400);
                     let weekend = missing <= SignedDuration::from_hours(72)
@@ -789,7 +881,89 @@ impl BarReader {
         })
     }
 
+    /// Read to the end, calling `f` with each bar in order: what the
+    /// iterator yields, without a `Result` per bar (the fast way to consume
+    /// a whole file).
+    ///
+    /// # Errors
+    /// The first structural [`DataError`] (unless `on_bad_row: skip`); the
+    /// bars before it have been passed to `f`.
+    pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
+        loop {
+            while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
+                match self.rdr.read_byte_record(&mut self.rec) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.eof = true;
+                        break;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Err(csv_error(&self.file, e));
+                    }
+                }
+                let result = match self.fast_row(&self.rec) {
+                    Some(row) if self.kind.is_some() => Ok(row),
+                    Some(row) => {
+                        // The first row: `accept` notes its kind.
+                        let _ = self.accept(Ok(row));
+                        Ok(row)
+                    }
+                    None if self.is_blank() => continue,
+                    None => match self.accept(self.parse_row(&self.rec)) {
+                        Some(r) => r,
+                        None => continue,
+                    },
+                };
+                let bar = match result {
+                    Ok(row) => {
+                        self.prev = Some((row.time, row.line));
+                        self.emit(row)
+                    }
+                    Err(e) => Err(e),
+                };
+                match bar {
+                    Ok(b) => f(b),
+                    Err(e) => {
+                        self.done = true;
+                        return Err(e);
+                    }
+                }
+            }
+            match self.next() {
+                Some(Ok(b)) => f(b),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            }
+        }
+    }
+
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
+        // The hot path: interval known, nothing buffered, an ordinary row.
+        while self.resolved && self.pending.is_empty() && !self.eof {
+            match self.rdr.read_byte_record(&mut self.rec) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.eof = true;
+                    return None;
+                }
+                Err(e) => return Some(Err(csv_error(&self.file, e))),
+            }
+            let result = match self.fast_row(&self.rec) {
+                Some(row) if self.kind.is_some() => {
+                    self.prev = Some((row.time, row.line));
+                    return Some(self.emit(row));
+                }
+                Some(row) => Ok(row),
+                None if self.is_blank() => continue,
+                None => self.parse_row(&self.rec),
+            };
+            match self.accept(result) {
+                Some(Ok(row)) => return Some(self.emit(row)),
+                Some(Err(e)) => return Some(Err(e)),
+                None => continue,
+            }
+        }
         loop {
             if self.resolved {
                 if let Some(row) = self.pending.pop_front() {
@@ -877,9 +1051,7 @@ pub fn load_bars(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<LoadedB
         bars.reserve(reader.estimated_rows().unwrap_or(1024));
         bars.push(first?.bar);
     }
-    for item in &mut reader {
-        bars.push(item?.bar);
-    }
+    reader.for_each_bar(|b| bars.push(b.bar))?;
     bars.shrink_to_fit();
     Ok(LoadedBars {
         bars,
@@ -895,8 +1067,6 @@ pub fn load_bars(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<LoadedB
 /// The first structural [`DataError`] (unless `on_bad_row: skip`).
 pub fn check_file(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<DataReport, DataError> {
     let mut reader = BarReader::open(path, opts)?;
-    for item in &mut reader {
-        item?;
-    }
+    reader.for_each_bar(|_| {})?;
     Ok(reader.into_report())
 }

@@ -241,7 +241,7 @@ impl fmt::Display for DataReport {
             )?,
             None => writeln!(f, "  interval: unknown")?,
         }
-        write!(f, "  gaps: {}", self.gaps)?;
+        write!(f, "  gaps (weekends excluded): {}", self.gaps)?;
         if let Some(largest) = self.largest_gap {
             write!(f, " (largest {} missing)", format_duration(largest))?;
         }

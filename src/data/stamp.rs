@@ -273,6 +273,66 @@ fn parse_date(b: &[u8]) -> Option<Result<DateParts<'_>, &'static str>> {
     None
 }
 
+/// The last date the fast path parsed, so the rows of one day parse their
+/// date once.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DateCache {
+    bytes: [u8; 10],
+    ymd: Option<Ymd>,
+    day: i64,
+}
+
+/// The hot path for the common ISO forms, fixed positions only:
+/// `YYYY-MM-DD`, `YYYY-MM-DD[T ]HH:MM:SSZ`, and (when `naive_is_utc`) the
+/// same without `Z`. Returns UTC seconds (the date's midnight for a date)
+/// and the date when there is no time of day; `None` means "not this exact
+/// form, or invalid": the caller falls back to [`parse_stamp`].
+#[inline]
+pub(crate) fn fast_iso(
+    b: &[u8],
+    cache: &mut DateCache,
+    naive_is_utc: bool,
+) -> Option<(i64, Option<Ymd>)> {
+    let n = b.len();
+    if n < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (ymd, day) = match cache.ymd {
+        Some(y)
+            if u64::from_ne_bytes(cache.bytes[..8].try_into().ok()?)
+                == u64::from_ne_bytes(b[..8].try_into().ok()?)
+                && cache.bytes[8..10] == b[8..10] =>
+        {
+            (y, cache.day)
+        }
+        _ => {
+            let y = ymd(num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?).ok()?;
+            let day = y.day_number();
+            cache.bytes.copy_from_slice(&b[..10]);
+            cache.ymd = Some(y);
+            cache.day = day;
+            (y, day)
+        }
+    };
+    match n {
+        10 => Some((day * 86_400, Some(ymd))),
+        19 | 20 => {
+            if !matches!(b[10], b'T' | b' ') || b[13] != b':' || b[16] != b':' {
+                return None;
+            }
+            if n == 20 && b[19] != b'Z' || n == 19 && !naive_is_utc {
+                return None;
+            }
+            let (h, m, s) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+            if h > 23 || m > 59 || s > 59 {
+                return None;
+            }
+            Some((day * 86_400 + h * 3600 + m * 60 + s, None))
+        }
+        _ => None,
+    }
+}
+
 /// Parse one time field. The error is a short reason.
 pub(crate) fn parse_stamp(field: &[u8]) -> Result<Stamp, &'static str> {
     let b = trim(field);
@@ -471,7 +531,22 @@ mod tests {
         ] {
             assert_eq!(r(s), want, "{s}");
         }
+        // New York DST: 2024-03-10 02:30 does not exist (moves to 03:30
+        // EDT = 07:30Z); 2024-11-03 01:30 happens twice (the earlier, EDT,
+        // is 05:30Z).
+        let ny = TimeZone::get("America/New_York").unwrap();
+        let n = |s: &str| resolve(parse_stamp(s.as_bytes()).unwrap(), &ny, false).unwrap();
+        assert_eq!(
+            n("2024-03-10 02:30"),
+            Resolved::Instant(ts("2024-03-10T07:30:00Z"))
+        );
+        assert_eq!(
+            n("2024-11-03 01:30"),
+            Resolved::Instant(ts("2024-11-03T05:30:00Z"))
+        );
         assert!(parse_stamp(b"2024-02-30").is_err());
+        assert!(parse_stamp(b"2023-02-29").is_err());
+        assert!(parse_stamp(b"2024-02-29").is_ok());
         assert!(parse_stamp(b"2024-08-05T24:00").is_err());
         assert!(parse_stamp(b"yesterday").is_err());
     }
