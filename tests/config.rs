@@ -453,3 +453,63 @@ fn an_error_in_a_merged_anchor_is_reported_for_each_user() {
          m.yaml:4:3: instruments.NQ.multiplier must be greater than 0, found -50"
     );
 }
+
+/// The YAML blocks of `docs/config.md`, in order.
+fn doc_yaml_blocks() -> Vec<String> {
+    let doc = std::fs::read_to_string("docs/config.md").unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```yaml") => current = Some(String::new()),
+            (Some(b), "```") => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_documented_examples_parse() {
+    let blocks = doc_yaml_blocks();
+    assert!(blocks.len() >= 3, "{blocks:?}");
+    // The complete example: `data/` is the shared data directory.
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
+    let cfg = RunConfig::from_yaml("docs/config.md", &blocks[0], Path::new(shared))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.data.len(), 4);
+    assert_eq!(cfg.series.len(), 2);
+    assert_eq!(cfg.instruments.len(), 3);
+    assert_eq!(
+        cfg.instruments["JP225"].fx.as_ref().map(|f| f.direction),
+        Some(FxDirection::Divide)
+    );
+    assert_eq!(cfg.sizing, "1 contracts");
+    // The merge-key example.
+    let merge = blocks.iter().find(|b| b.contains("<<")).unwrap();
+    let cfg = RunConfig::from_yaml("docs/config.md", merge, Path::new(".")).unwrap();
+    assert_eq!(cfg.instruments["MES"].multiplier, 5.0);
+    assert_eq!(cfg.instruments["MES"].tick_size, Some(0.25));
+}
+
+#[test]
+fn a_flood_of_problems_is_cut_short() {
+    let mut text = String::from("instruments:\n");
+    for i in 0..300 {
+        text.push_str(&format!("  S{i}: {{ multipler: 1 }}\n"));
+    }
+    let err = RunConfig::from_yaml("flood.yaml", &text, Path::new(".")).unwrap_err();
+    assert_eq!(err.errors().len(), 51);
+    assert!(err.errors()[..50].iter().all(|e| e.location.is_some()));
+    assert_eq!(
+        err.errors()[50].to_string(),
+        "flood.yaml: 250 more problems not shown"
+    );
+}

@@ -250,6 +250,10 @@ pub enum ConfigErrorKind {
         help: String,
     },
 
+    /// More problems than are worth listing; the first ones are listed.
+    #[error("{more} more problems not shown")]
+    TooMany { more: usize },
+
     /// A symbol the strategy needs that the config does not provide.
     #[error("the strategy reads {kind} `{symbol}` but the config has no `{section}` entry for it{}", suggest(.suggestion))]
     MissingSymbol {

@@ -17,6 +17,9 @@ use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// At most this many problems are listed (with positions) per config file.
+const MAX_REPORTED: usize = 50;
+
 const TOP_KEYS: &[&str] = &[
     "data",
     "series",
@@ -79,6 +82,9 @@ pub(super) fn read(name: &str, text: &str, base: &Path) -> Result<RunConfig, Con
     if reader.problems.is_empty() {
         return Ok(config);
     }
+    // Each position costs one pass over the text: list a bounded number.
+    let more = reader.problems.len().saturating_sub(MAX_REPORTED);
+    reader.problems.truncate(MAX_REPORTED);
     let mut errors: Vec<ConfigError> = reader
         .problems
         .into_iter()
@@ -91,6 +97,13 @@ pub(super) fn read(name: &str, text: &str, base: &Path) -> Result<RunConfig, Con
     // File order; problems without a position last. The sort is stable, so
     // problems at one place keep the order they were found in.
     errors.sort_by_key(|e| e.location.map_or((usize::MAX, usize::MAX), |l| l));
+    if more > 0 {
+        errors.push(ConfigError {
+            origin: name.to_string(),
+            location: None,
+            kind: ConfigErrorKind::TooMany { more },
+        });
+    }
     Err(ConfigErrors(errors))
 }
 
