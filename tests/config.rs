@@ -181,7 +181,7 @@ fn a_missing_fx_conversion_is_an_error() {
         RunConfig::from_file(Path::new("tests/inputs/config/errors/missing_fx.yaml")).unwrap_err();
     assert!(matches!(
         &err.errors()[0].kind,
-        ConfigErrorKind::MissingFx { symbol, currency, account }
+        ConfigErrorKind::MissingFx { symbol, currency, account, .. }
             if symbol == "N225" && currency == "JPY" && account == "USD"
     ));
     // Also for an instrument the config does not list, in a non-USD account.
@@ -192,7 +192,7 @@ fn a_missing_fx_conversion_is_an_error() {
     assert_eq!(err.errors().len(), 1);
     assert!(matches!(
         &err.errors()[0].kind,
-        ConfigErrorKind::MissingFx { symbol, currency, account }
+        ConfigErrorKind::MissingFx { symbol, currency, account, .. }
             if symbol == "ES" && currency == "USD" && account == "EUR"
     ));
 }

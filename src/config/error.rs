@@ -57,6 +57,21 @@ fn suggest(s: &Option<String>) -> String {
 }
 
 /// Renders a list of names as `` `a`, `b`, `c` ``.
+/// How to fix a missing conversion, given the symbols listed under `data`.
+pub(crate) fn fx_help(currency: &str, account: &str, data: &[&str]) -> String {
+    let pairs = [
+        format!("{currency}{account}"),
+        format!("{account}{currency}"),
+    ];
+    match pairs.iter().find(|p| data.contains(&p.as_str())) {
+        Some(p) => format!("add `fx: {p}` (it is listed under `data`)"),
+        None => format!(
+            "add `fx: {}` or `fx: {}` and list that symbol under `data`",
+            pairs[0], pairs[1]
+        ),
+    }
+}
+
 pub(crate) fn list(names: &[String]) -> String {
     names
         .iter()
@@ -171,12 +186,13 @@ pub enum ConfigErrorKind {
 
     /// An instrument in another currency with no `fx` symbol.
     #[error(
-        "instrument `{symbol}` is quoted in {currency} but the account is in {account} and there is no `fx` symbol to convert it (a missing conversion is a config error, never a silent 1.0); add e.g. `fx: {account}{currency}` and list that symbol under `data`"
+        "instrument `{symbol}` is quoted in {currency} but the account is in {account} and there is no `fx` symbol to convert it (a missing conversion is a config error, never a silent 1.0); {help}"
     )]
     MissingFx {
         symbol: String,
         currency: String,
         account: String,
+        help: String,
     },
 
     /// An `fx` on an instrument already in the account currency.

@@ -430,6 +430,11 @@ impl RunConfig {
                     origin: origin.clone(),
                     location: None,
                     kind: ConfigErrorKind::MissingFx {
+                        help: error::fx_help(
+                            &inst.currency,
+                            &self.account.currency,
+                            &self.data.keys().map(String::as_str).collect::<Vec<_>>(),
+                        ),
                         symbol: s.to_string(),
                         currency: inst.currency,
                         account: self.account.currency.clone(),

@@ -2,7 +2,7 @@
 //! then walked by hand so that every problem is collected (not only the
 //! first), and each problem is positioned with [`super::locate`].
 
-use super::error::{ConfigError, ConfigErrorKind, ConfigErrors};
+use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, fx_help};
 use super::files::resolve_pattern;
 use super::locate::{Seg, Target, locate};
 use super::{
@@ -628,15 +628,14 @@ impl Reader<'_> {
         let Some(top) = self.mapping(root, &[], "the config", Some(TOP_KEYS)) else {
             return config;
         };
-        // The account comes first: instruments are checked against it.
+        // The account comes first: instruments are checked against its
+        // currency (when that currency is valid; a bad equity does not matter).
         let account_ok = match top.get("account") {
-            Some(v) => match self.account(v) {
-                Some(a) => {
-                    config.account = a;
-                    true
-                }
-                None => false,
-            },
+            Some(v) => {
+                let (account, currency_ok) = self.account(v);
+                config.account = account;
+                currency_ok
+            }
             None => true,
         };
         if let Some(v) = top.get("data")
@@ -747,24 +746,27 @@ impl Reader<'_> {
         config
     }
 
-    fn account(&mut self, v: &Value) -> Option<Account> {
+    /// The account (invalid fields at their defaults) and whether its
+    /// currency is valid.
+    fn account(&mut self, v: &Value) -> (Account, bool) {
         let path = [Seg::Key("account".into())];
-        let m = self.mapping(v, &path, "account", Some(ACCOUNT_KEYS))?;
         let mut account = Account::default();
-        let mut ok = true;
-        if let Some(v) = m.get("equity") {
-            match self.positive(v, &child(&path, "equity")) {
-                Some(x) => account.equity = x,
-                None => ok = false,
-            }
+        let Some(m) = self.mapping(v, &path, "account", Some(ACCOUNT_KEYS)) else {
+            return (account, false);
+        };
+        if let Some(v) = m.get("equity")
+            && let Some(x) = self.positive(v, &child(&path, "equity"))
+        {
+            account.equity = x;
         }
+        let mut currency_ok = true;
         if let Some(v) = m.get("currency") {
             match self.currency(v, &child(&path, "currency")) {
                 Some(c) => account.currency = c,
-                None => ok = false,
+                None => currency_ok = false,
             }
         }
-        ok.then_some(account)
+        (account, currency_ok)
     }
 
     fn data_source(&mut self, v: &Value, path: &[Seg], sym: &str) -> Option<DataSource> {
@@ -969,6 +971,11 @@ impl Reader<'_> {
                             symbol: sym.to_string(),
                             currency: inst.currency.clone(),
                             account: account.currency.clone(),
+                            help: fx_help(
+                                &inst.currency,
+                                &account.currency,
+                                &data_symbols.iter().map(String::as_str).collect::<Vec<_>>(),
+                            ),
                         },
                     ));
                     ok = false;
