@@ -150,6 +150,11 @@ fn an_empty_file_gives_the_defaults() {
     assert_eq!(cfg.sizing, "1 contracts");
     assert_eq!(cfg.account.equity, 1_000_000.0);
     assert_eq!(cfg.account.currency, "USD");
+    let blank = "data:\nseries:\ninstruments:\naccount:\nfill:\nsizing:\nparams:\n";
+    assert_eq!(
+        RunConfig::from_yaml("blank.yaml", blank, Path::new(".")).unwrap(),
+        RunConfig::empty()
+    );
     let nq = cfg.instrument("NQ");
     assert_eq!((nq.multiplier, nq.lot_size, nq.tick_size), (1.0, 1.0, None));
     assert_eq!(nq.currency, "USD");

@@ -310,6 +310,25 @@ impl RunConfig {
     /// # Errors
     ///
     /// As [`RunConfig::from_file`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use playbook::config::{Fill, RunConfig};
+    /// use std::path::Path;
+    ///
+    /// let text = "fill: close\naccount: { equity: 250_000 }\n";
+    /// let cfg = RunConfig::from_yaml("playbook.yaml", text, Path::new(".")).unwrap();
+    /// assert_eq!(cfg.fill, Fill::Close);
+    /// assert_eq!(cfg.account.equity, 250_000.0);
+    ///
+    /// let text = "instruments:\n  NQ: { multipler: 20 }\n";
+    /// let err = RunConfig::from_yaml("playbook.yaml", text, Path::new(".")).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "playbook.yaml:2:9: unknown key `multipler` in instruments.NQ; did you mean `multiplier`?"
+    /// );
+    /// ```
     pub fn from_yaml(name: &str, text: &str, base_dir: &Path) -> Result<RunConfig, ConfigErrors> {
         read::read(name, text, base_dir)
     }

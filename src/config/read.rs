@@ -625,9 +625,11 @@ impl Reader<'_> {
         if matches!(root, Value::Null) {
             return config; // an empty file: all defaults
         }
-        let Some(top) = self.mapping(root, &[], "the config", Some(TOP_KEYS)) else {
+        let Some(mut top) = self.mapping(root, &[], "the config", Some(TOP_KEYS)) else {
             return config;
         };
+        // A section written with no value (`params:`) is an empty section.
+        top.retain(|_, v| !v.is_null());
         // The account comes first: instruments are checked against its
         // currency (when that currency is valid; a bad equity does not matter).
         let account_ok = match top.get("account") {
@@ -646,7 +648,7 @@ impl Reader<'_> {
                 if !self.name_ok(&path, &sym, false) {
                     continue;
                 }
-                if let Some(src) = self.data_source(v, &path, &sym) {
+                if let Some(src) = self.data_source(v, &path) {
                     config.data.insert(sym, src);
                 }
             }
@@ -671,7 +673,7 @@ impl Reader<'_> {
                         },
                     );
                 }
-                if let Some(src) = self.series_source(v, &path, &sym) {
+                if let Some(src) = self.series_source(v, &path) {
                     config.series.insert(sym, src);
                 }
             }
@@ -769,14 +771,13 @@ impl Reader<'_> {
         (account, currency_ok)
     }
 
-    fn data_source(&mut self, v: &Value, path: &[Seg], sym: &str) -> Option<DataSource> {
+    fn data_source(&mut self, v: &Value, path: &[Seg]) -> Option<DataSource> {
         let what = show(path);
         if let Value::String(_) = v {
             let file = self.file(v, path, &what)?;
             return Some(DataSource::new(file));
         }
         let m = self.mapping(v, path, &what, Some(DATA_KEYS))?;
-        let _ = sym;
         let mut ok = true;
         let file = match m.get("file") {
             Some(f) => self.file(f, &child(path, "file"), &what),
@@ -833,7 +834,7 @@ impl Reader<'_> {
         ok.then_some(src)
     }
 
-    fn series_source(&mut self, v: &Value, path: &[Seg], _sym: &str) -> Option<SeriesSource> {
+    fn series_source(&mut self, v: &Value, path: &[Seg]) -> Option<SeriesSource> {
         let what = show(path);
         if let Value::String(_) = v {
             let file = self.file(v, path, &what)?;
