@@ -518,3 +518,27 @@ fn a_flood_of_problems_is_cut_short() {
         "flood.yaml: 250 more problems not shown"
     );
 }
+
+#[test]
+fn an_instrument_typo_is_caught_when_the_symbols_are_known() {
+    let text = "data:\n  NQ: NQ_1d.csv\n  ES: ES_1d.csv\ninstruments:\n  NQQ: { multiplier: 20 }\n  ES: { multiplier: 50 }\n  GC: { multiplier: 100 }\n";
+    let cfg = RunConfig::from_yaml("p.yaml", text, Path::new(DATA)).unwrap();
+    let err = cfg.require_symbols(&["NQ", "ES"], &[]).unwrap_err();
+    // GC is far from every data symbol: an entry for another strategy.
+    assert_eq!(
+        err.to_string(),
+        "run config: instruments.NQQ is not a data symbol of this run; did you mean `NQ`? (`NQ` would trade with the default multiplier 1)"
+    );
+}
+
+#[test]
+fn fx_symbols_of_traded_instruments() {
+    let cfg = RunConfig::from_file(Path::new("tests/inputs/config/full.yaml")).unwrap();
+    assert_eq!(
+        cfg.fx_symbols(&["JP225", "EURUSD", "XAUUSD", "HSI"])
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["EURUSD", "USDJPY"]
+    );
+    assert!(cfg.fx_symbols(&["XAUUSD"]).is_empty());
+}

@@ -266,6 +266,13 @@ pub enum ConfigErrorKind {
         help: String,
     },
 
+    /// An `instruments` entry that looks like a typo of a data symbol that
+    /// has no entry of its own: `NQQ` listed, `NQ` traded.
+    #[error(
+        "instruments.{symbol} is not a data symbol of this run; did you mean `{suggestion}`? (`{suggestion}` would trade with the default multiplier 1)"
+    )]
+    InstrumentTypo { symbol: String, suggestion: String },
+
     /// More problems than are worth listing; the first ones are listed.
     #[error("{more} more problems not shown")]
     TooMany { more: usize },
