@@ -542,3 +542,15 @@ fn fx_symbols_of_traded_instruments() {
     );
     assert!(cfg.fx_symbols(&["XAUUSD"]).is_empty());
 }
+
+#[test]
+fn a_missing_data_dir_is_one_error() {
+    let err =
+        resolve_data_dir(Path::new("tests/inputs/config/no_such_dir"), &["A", "B"]).unwrap_err();
+    assert_eq!(err.errors().len(), 1);
+    assert!(
+        err.to_string()
+            .starts_with("tests/inputs/config/no_such_dir: not a readable data directory: "),
+        "{err}"
+    );
+}

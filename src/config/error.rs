@@ -247,6 +247,10 @@ pub enum ConfigErrorKind {
         help: String,
     },
 
+    /// Zero config: the data directory is not a readable directory: `--data dta`.
+    #[error("not a readable data directory: {reason}")]
+    NoDataDir { reason: String },
+
     /// Zero config: no file in the data directory for a symbol the strategy
     /// reads: `symbol gold = XAUSD` with `--data DIR`.
     #[error("no file for {section} symbol `{symbol}` (looked for `{symbol}.csv`, `{symbol}.csv.gz` and `{symbol}_*.csv`){}", candidates_note(.candidates))]
