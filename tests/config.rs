@@ -150,6 +150,11 @@ fn an_empty_file_gives_the_defaults() {
     assert_eq!(cfg.sizing, "1 contracts");
     assert_eq!(cfg.account.equity, 1_000_000.0);
     assert_eq!(cfg.account.currency, "USD");
+    let blank = "data:\nseries:\ninstruments:\naccount:\nfill:\nsizing:\nparams:\n";
+    assert_eq!(
+        RunConfig::from_yaml("blank.yaml", blank, Path::new(".")).unwrap(),
+        RunConfig::empty()
+    );
     let nq = cfg.instrument("NQ");
     assert_eq!((nq.multiplier, nq.lot_size, nq.tick_size), (1.0, 1.0, None));
     assert_eq!(nq.currency, "USD");
@@ -181,7 +186,7 @@ fn a_missing_fx_conversion_is_an_error() {
         RunConfig::from_file(Path::new("tests/inputs/config/errors/missing_fx.yaml")).unwrap_err();
     assert!(matches!(
         &err.errors()[0].kind,
-        ConfigErrorKind::MissingFx { symbol, currency, account }
+        ConfigErrorKind::MissingFx { symbol, currency, account, .. }
             if symbol == "N225" && currency == "JPY" && account == "USD"
     ));
     // Also for an instrument the config does not list, in a non-USD account.
@@ -192,7 +197,7 @@ fn a_missing_fx_conversion_is_an_error() {
     assert_eq!(err.errors().len(), 1);
     assert!(matches!(
         &err.errors()[0].kind,
-        ConfigErrorKind::MissingFx { symbol, currency, account }
+        ConfigErrorKind::MissingFx { symbol, currency, account, .. }
             if symbol == "ES" && currency == "USD" && account == "EUR"
     ));
 }
@@ -451,5 +456,101 @@ fn an_error_in_a_merged_anchor_is_reported_for_each_user() {
         err.to_string(),
         "m.yaml:3:17: instruments.ES.multiplier must be greater than 0, found -50\n\
          m.yaml:4:3: instruments.NQ.multiplier must be greater than 0, found -50"
+    );
+}
+
+/// The YAML blocks of `docs/config.md`, in order.
+fn doc_yaml_blocks() -> Vec<String> {
+    let doc = std::fs::read_to_string("docs/config.md").unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```yaml") => current = Some(String::new()),
+            (Some(b), "```") => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_documented_examples_parse() {
+    let blocks = doc_yaml_blocks();
+    assert!(blocks.len() >= 3, "{blocks:?}");
+    // The complete example: `data/` is the shared data directory.
+    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
+    let cfg = RunConfig::from_yaml("docs/config.md", &blocks[0], Path::new(shared))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.data.len(), 4);
+    assert_eq!(cfg.series.len(), 2);
+    assert_eq!(cfg.instruments.len(), 3);
+    assert_eq!(
+        cfg.instruments["JP225"].fx.as_ref().map(|f| f.direction),
+        Some(FxDirection::Divide)
+    );
+    assert_eq!(cfg.sizing, "1 contracts");
+    // The merge-key example.
+    let merge = blocks.iter().find(|b| b.contains("<<")).unwrap();
+    let cfg = RunConfig::from_yaml("docs/config.md", merge, Path::new(".")).unwrap();
+    assert_eq!(cfg.instruments["MES"].multiplier, 5.0);
+    assert_eq!(cfg.instruments["MES"].tick_size, Some(0.25));
+}
+
+#[test]
+fn a_flood_of_problems_is_cut_short() {
+    let mut text = String::from("instruments:\n");
+    for i in 0..300 {
+        text.push_str(&format!("  S{i}: {{ multipler: 1 }}\n"));
+    }
+    let err = RunConfig::from_yaml("flood.yaml", &text, Path::new(".")).unwrap_err();
+    assert_eq!(err.errors().len(), 51);
+    assert!(err.errors()[..50].iter().all(|e| e.location.is_some()));
+    assert_eq!(
+        err.errors()[50].to_string(),
+        "flood.yaml: 250 more problems not shown"
+    );
+}
+
+#[test]
+fn an_instrument_typo_is_caught_when_the_symbols_are_known() {
+    let text = "data:\n  NQ: NQ_1d.csv\n  ES: ES_1d.csv\ninstruments:\n  NQQ: { multiplier: 20 }\n  ES: { multiplier: 50 }\n  GC: { multiplier: 100 }\n";
+    let cfg = RunConfig::from_yaml("p.yaml", text, Path::new(DATA)).unwrap();
+    let err = cfg.require_symbols(&["NQ", "ES"], &[]).unwrap_err();
+    // GC is far from every data symbol: an entry for another strategy.
+    assert_eq!(
+        err.to_string(),
+        "run config: instruments.NQQ is not a data symbol of this run; did you mean `NQ`? (`NQ` would trade with the default multiplier 1)"
+    );
+}
+
+#[test]
+fn fx_symbols_of_traded_instruments() {
+    let cfg = RunConfig::from_file(Path::new("tests/inputs/config/full.yaml")).unwrap();
+    assert_eq!(
+        cfg.fx_symbols(&["JP225", "EURUSD", "XAUUSD", "HSI"])
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["EURUSD", "USDJPY"]
+    );
+    assert!(cfg.fx_symbols(&["XAUUSD"]).is_empty());
+}
+
+#[test]
+fn a_missing_data_dir_is_one_error() {
+    let err =
+        resolve_data_dir(Path::new("tests/inputs/config/no_such_dir"), &["A", "B"]).unwrap_err();
+    assert_eq!(err.errors().len(), 1);
+    assert!(
+        err.to_string()
+            .starts_with("tests/inputs/config/no_such_dir: not a readable data directory: "),
+        "{err}"
     );
 }

@@ -57,6 +57,21 @@ fn suggest(s: &Option<String>) -> String {
 }
 
 /// Renders a list of names as `` `a`, `b`, `c` ``.
+/// How to fix a missing conversion, given the symbols listed under `data`.
+pub(crate) fn fx_help(currency: &str, account: &str, data: &[&str]) -> String {
+    let pairs = [
+        format!("{currency}{account}"),
+        format!("{account}{currency}"),
+    ];
+    match pairs.iter().find(|p| data.contains(&p.as_str())) {
+        Some(p) => format!("add `fx: {p}` (it is listed under `data`)"),
+        None => format!(
+            "add `fx: {}` or `fx: {}` and list that symbol under `data`",
+            pairs[0], pairs[1]
+        ),
+    }
+}
+
 pub(crate) fn list(names: &[String]) -> String {
     names
         .iter()
@@ -171,12 +186,13 @@ pub enum ConfigErrorKind {
 
     /// An instrument in another currency with no `fx` symbol.
     #[error(
-        "instrument `{symbol}` is quoted in {currency} but the account is in {account} and there is no `fx` symbol to convert it (a missing conversion is a config error, never a silent 1.0); add e.g. `fx: {account}{currency}` and list that symbol under `data`"
+        "instrument `{symbol}` is quoted in {currency} but the account is in {account} and there is no `fx` symbol to convert it (a missing conversion is a config error, never a silent 1.0); {help}"
     )]
     MissingFx {
         symbol: String,
         currency: String,
         account: String,
+        help: String,
     },
 
     /// An `fx` on an instrument already in the account currency.
@@ -231,6 +247,10 @@ pub enum ConfigErrorKind {
         help: String,
     },
 
+    /// Zero config: the data directory is not a readable directory: `--data dta`.
+    #[error("not a readable data directory: {reason}")]
+    NoDataDir { reason: String },
+
     /// Zero config: no file in the data directory for a symbol the strategy
     /// reads: `symbol gold = XAUSD` with `--data DIR`.
     #[error("no file for {section} symbol `{symbol}` (looked for `{symbol}.csv`, `{symbol}.csv.gz` and `{symbol}_*.csv`){}", candidates_note(.candidates))]
@@ -249,6 +269,17 @@ pub enum ConfigErrorKind {
         candidates: Vec<String>,
         help: String,
     },
+
+    /// An `instruments` entry that looks like a typo of a data symbol that
+    /// has no entry of its own: `NQQ` listed, `NQ` traded.
+    #[error(
+        "instruments.{symbol} is not a data symbol of this run; did you mean `{suggestion}`? (`{suggestion}` would trade with the default multiplier 1)"
+    )]
+    InstrumentTypo { symbol: String, suggestion: String },
+
+    /// More problems than are worth listing; the first ones are listed.
+    #[error("{more} more problems not shown")]
+    TooMany { more: usize },
 
     /// A symbol the strategy needs that the config does not provide.
     #[error("the strategy reads {kind} `{symbol}` but the config has no `{section}` entry for it{}", suggest(.suggestion))]

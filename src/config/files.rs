@@ -103,7 +103,11 @@ pub(crate) fn resolve_pattern(
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_string();
-    let dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
+    // The directory to list; a bare file name is in the working directory.
+    let dir = match full.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     if dir.to_string_lossy().contains('*') {
         return Err(ConfigErrorKind::WildcardInDirectory {
             path: what.to_string(),
@@ -138,7 +142,7 @@ pub(crate) fn resolve_pattern(
         .filter(|n| wildcard_match(&file_name, n))
         .collect();
     match matches.len() {
-        1 => Ok(dir.join(&matches[0])),
+        1 => Ok(full.with_file_name(&matches[0])),
         0 => Err(ConfigErrorKind::NoMatch {
             what: what.to_string(),
             pattern: file_name,
@@ -238,6 +242,18 @@ fn resolve_all(
     section: &str,
 ) -> Result<BTreeMap<String, PathBuf>, ConfigErrors> {
     let mut out = BTreeMap::new();
+    if symbols.is_empty() {
+        return Ok(out);
+    }
+    if let Err(e) = std::fs::read_dir(dir) {
+        return Err(ConfigErrors(vec![ConfigError {
+            origin: tidy(dir),
+            location: None,
+            kind: ConfigErrorKind::NoDataDir {
+                reason: e.to_string(),
+            },
+        }]));
+    }
     let mut errors = Vec::new();
     let unique: BTreeSet<&str> = symbols.iter().copied().collect();
     for symbol in unique {
@@ -311,6 +327,15 @@ mod tests {
         assert_eq!(stem_symbol("USDJPY_1d.csv"), "USDJPY");
         assert_eq!(stem_symbol("HSI.csv.gz"), "HSI");
         assert_eq!(stem_symbol("US_POLICY_RATE.csv"), "US");
+    }
+
+    #[test]
+    fn bare_patterns_are_in_the_working_directory() {
+        // Tests run in the crate root.
+        let found = resolve_pattern(Path::new(""), "Cargo.t*ml", "data.X").unwrap();
+        assert_eq!(found, PathBuf::from("Cargo.toml"));
+        let found = resolve_pattern(Path::new(""), "Cargo.toml", "data.X").unwrap();
+        assert_eq!(found, PathBuf::from("Cargo.toml"));
     }
 
     #[test]

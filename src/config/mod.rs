@@ -21,7 +21,7 @@ use crate::diagnostic::did_you_mean;
 use jiff::SignedDuration;
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The conventional name of the run config file.
@@ -310,6 +310,25 @@ impl RunConfig {
     /// # Errors
     ///
     /// As [`RunConfig::from_file`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use playbook::config::{Fill, RunConfig};
+    /// use std::path::Path;
+    ///
+    /// let text = "fill: close\naccount: { equity: 250_000 }\n";
+    /// let cfg = RunConfig::from_yaml("playbook.yaml", text, Path::new(".")).unwrap();
+    /// assert_eq!(cfg.fill, Fill::Close);
+    /// assert_eq!(cfg.account.equity, 250_000.0);
+    ///
+    /// let text = "instruments:\n  NQ: { multipler: 20 }\n";
+    /// let err = RunConfig::from_yaml("playbook.yaml", text, Path::new(".")).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "playbook.yaml:2:9: unknown key `multipler` in instruments.NQ; did you mean `multiplier`?"
+    /// );
+    /// ```
     pub fn from_yaml(name: &str, text: &str, base_dir: &Path) -> Result<RunConfig, ConfigErrors> {
         read::read(name, text, base_dir)
     }
@@ -381,11 +400,13 @@ impl RunConfig {
     }
 
     /// Checks that every data symbol and series the strategy reads has a
-    /// source, and that every symbol it trades in another currency converts.
+    /// source, that every symbol in another currency converts, and that no
+    /// `instruments` entry is a typo of a data symbol without one.
     ///
     /// # Errors
     ///
-    /// One error per missing symbol, with a "did you mean" from the config.
+    /// One error per missing symbol (with a "did you mean" from the config),
+    /// per missing conversion and per likely typo.
     pub fn require_symbols(&self, symbols: &[&str], series: &[&str]) -> Result<(), ConfigErrors> {
         let origin = match &self.file {
             Some(f) => f.display().to_string(),
@@ -430,9 +451,38 @@ impl RunConfig {
                     origin: origin.clone(),
                     location: None,
                     kind: ConfigErrorKind::MissingFx {
+                        help: error::fx_help(
+                            &inst.currency,
+                            &self.account.currency,
+                            &self.data.keys().map(String::as_str).collect::<Vec<_>>(),
+                        ),
                         symbol: s.to_string(),
                         currency: inst.currency,
                         account: self.account.currency.clone(),
+                    },
+                });
+            }
+        }
+        // An instrument entry for no data symbol, close to a data symbol
+        // without an entry, is a typo that would silently trade at the
+        // defaults.
+        let bare: Vec<&str> = self
+            .data
+            .keys()
+            .map(String::as_str)
+            .filter(|s| !self.instruments.contains_key(*s))
+            .collect();
+        for name in self.instruments.keys() {
+            if self.data.contains_key(name) {
+                continue;
+            }
+            if let Some(close) = did_you_mean(name, bare.iter().copied()) {
+                errors.push(ConfigError {
+                    origin: origin.clone(),
+                    location: None,
+                    kind: ConfigErrorKind::InstrumentTypo {
+                        symbol: name.clone(),
+                        suggestion: close.to_string(),
                     },
                 });
             }
@@ -442,6 +492,16 @@ impl RunConfig {
         } else {
             Err(ConfigErrors(errors))
         }
+    }
+
+    /// The FX symbols needed to convert the currencies of `traded` symbols
+    /// into the account currency: load these along with the strategy's data.
+    pub fn fx_symbols(&self, traded: &[&str]) -> BTreeSet<String> {
+        traded
+            .iter()
+            .filter_map(|s| self.instruments.get(*s))
+            .filter_map(|i| i.fx.as_ref().map(|f| f.symbol.clone()))
+            .collect()
     }
 
     /// The trading terms of `symbol`: its `instruments` entry, or the

@@ -2,7 +2,7 @@
 //! then walked by hand so that every problem is collected (not only the
 //! first), and each problem is positioned with [`super::locate`].
 
-use super::error::{ConfigError, ConfigErrorKind, ConfigErrors};
+use super::error::{ConfigError, ConfigErrorKind, ConfigErrors, fx_help};
 use super::files::resolve_pattern;
 use super::locate::{Seg, Target, locate};
 use super::{
@@ -16,6 +16,9 @@ use jiff::tz::TimeZone;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// At most this many problems are listed (with positions) per config file.
+const MAX_REPORTED: usize = 50;
 
 const TOP_KEYS: &[&str] = &[
     "data",
@@ -79,6 +82,9 @@ pub(super) fn read(name: &str, text: &str, base: &Path) -> Result<RunConfig, Con
     if reader.problems.is_empty() {
         return Ok(config);
     }
+    // Each position costs one pass over the text: list a bounded number.
+    let more = reader.problems.len().saturating_sub(MAX_REPORTED);
+    reader.problems.truncate(MAX_REPORTED);
     let mut errors: Vec<ConfigError> = reader
         .problems
         .into_iter()
@@ -91,6 +97,13 @@ pub(super) fn read(name: &str, text: &str, base: &Path) -> Result<RunConfig, Con
     // File order; problems without a position last. The sort is stable, so
     // problems at one place keep the order they were found in.
     errors.sort_by_key(|e| e.location.map_or((usize::MAX, usize::MAX), |l| l));
+    if more > 0 {
+        errors.push(ConfigError {
+            origin: name.to_string(),
+            location: None,
+            kind: ConfigErrorKind::TooMany { more },
+        });
+    }
     Err(ConfigErrors(errors))
 }
 
@@ -612,18 +625,19 @@ impl Reader<'_> {
         if matches!(root, Value::Null) {
             return config; // an empty file: all defaults
         }
-        let Some(top) = self.mapping(root, &[], "the config", Some(TOP_KEYS)) else {
+        let Some(mut top) = self.mapping(root, &[], "the config", Some(TOP_KEYS)) else {
             return config;
         };
-        // The account comes first: instruments are checked against it.
+        // A section written with no value (`params:`) is an empty section.
+        top.retain(|_, v| !v.is_null());
+        // The account comes first: instruments are checked against its
+        // currency (when that currency is valid; a bad equity does not matter).
         let account_ok = match top.get("account") {
-            Some(v) => match self.account(v) {
-                Some(a) => {
-                    config.account = a;
-                    true
-                }
-                None => false,
-            },
+            Some(v) => {
+                let (account, currency_ok) = self.account(v);
+                config.account = account;
+                currency_ok
+            }
             None => true,
         };
         if let Some(v) = top.get("data")
@@ -634,7 +648,7 @@ impl Reader<'_> {
                 if !self.name_ok(&path, &sym, false) {
                     continue;
                 }
-                if let Some(src) = self.data_source(v, &path, &sym) {
+                if let Some(src) = self.data_source(v, &path) {
                     config.data.insert(sym, src);
                 }
             }
@@ -659,7 +673,7 @@ impl Reader<'_> {
                         },
                     );
                 }
-                if let Some(src) = self.series_source(v, &path, &sym) {
+                if let Some(src) = self.series_source(v, &path) {
                     config.series.insert(sym, src);
                 }
             }
@@ -734,34 +748,36 @@ impl Reader<'_> {
         config
     }
 
-    fn account(&mut self, v: &Value) -> Option<Account> {
+    /// The account (invalid fields at their defaults) and whether its
+    /// currency is valid.
+    fn account(&mut self, v: &Value) -> (Account, bool) {
         let path = [Seg::Key("account".into())];
-        let m = self.mapping(v, &path, "account", Some(ACCOUNT_KEYS))?;
         let mut account = Account::default();
-        let mut ok = true;
-        if let Some(v) = m.get("equity") {
-            match self.positive(v, &child(&path, "equity")) {
-                Some(x) => account.equity = x,
-                None => ok = false,
-            }
+        let Some(m) = self.mapping(v, &path, "account", Some(ACCOUNT_KEYS)) else {
+            return (account, false);
+        };
+        if let Some(v) = m.get("equity")
+            && let Some(x) = self.positive(v, &child(&path, "equity"))
+        {
+            account.equity = x;
         }
+        let mut currency_ok = true;
         if let Some(v) = m.get("currency") {
             match self.currency(v, &child(&path, "currency")) {
                 Some(c) => account.currency = c,
-                None => ok = false,
+                None => currency_ok = false,
             }
         }
-        ok.then_some(account)
+        (account, currency_ok)
     }
 
-    fn data_source(&mut self, v: &Value, path: &[Seg], sym: &str) -> Option<DataSource> {
+    fn data_source(&mut self, v: &Value, path: &[Seg]) -> Option<DataSource> {
         let what = show(path);
         if let Value::String(_) = v {
             let file = self.file(v, path, &what)?;
             return Some(DataSource::new(file));
         }
         let m = self.mapping(v, path, &what, Some(DATA_KEYS))?;
-        let _ = sym;
         let mut ok = true;
         let file = match m.get("file") {
             Some(f) => self.file(f, &child(path, "file"), &what),
@@ -818,7 +834,7 @@ impl Reader<'_> {
         ok.then_some(src)
     }
 
-    fn series_source(&mut self, v: &Value, path: &[Seg], _sym: &str) -> Option<SeriesSource> {
+    fn series_source(&mut self, v: &Value, path: &[Seg]) -> Option<SeriesSource> {
         let what = show(path);
         if let Value::String(_) = v {
             let file = self.file(v, path, &what)?;
@@ -956,6 +972,11 @@ impl Reader<'_> {
                             symbol: sym.to_string(),
                             currency: inst.currency.clone(),
                             account: account.currency.clone(),
+                            help: fx_help(
+                                &inst.currency,
+                                &account.currency,
+                                &data_symbols.iter().map(String::as_str).collect::<Vec<_>>(),
+                            ),
                         },
                     ));
                     ok = false;
