@@ -364,3 +364,39 @@ fn check_nesting(src: &str, scan: &mut Scan) {
     }
     scan.unmatched_closers = unmatched;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_list_matches_the_grammar() {
+        for kw in KEYWORDS {
+            assert!(
+                crate::syntax::parse(&format!("let {kw} = 1")).is_err(),
+                "the grammar accepts `{kw}` as a name"
+            );
+        }
+        for word in ["max", "mon", "index", "stops"] {
+            assert!(!is_keyword(word));
+            assert!(crate::syntax::parse(&format!("let {word} = 1")).is_ok());
+        }
+    }
+
+    #[test]
+    fn comments_skip_strings() {
+        let s = scan("let x = \"# no\" # yes  \n# two");
+        let texts: Vec<_> = s.comments.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, [" yes", " two"]);
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn minus_after_an_operand_is_binary() {
+        // 70 binary minuses never count as nesting.
+        let src = format!("let x = a{}", " - a".repeat(70));
+        assert!(scan(&src).errors.is_empty());
+        let src = format!("let x = {}a", "- ".repeat(70));
+        assert_eq!(scan(&src).errors[0].code, Code::NestingTooDeep);
+    }
+}
