@@ -296,6 +296,17 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
         Err(e) => return report_run_error(e, out),
     };
     let record = run_record(&p, &args.strategy);
+    let bar = progress_bar();
+    let mut shown = 0u64;
+    let mut observe = |_: &playbook::engine::run::Engine, pr: &history::Progress| {
+        if let Some(bar) = &bar
+            && pr.bars >= shown + 8192
+        {
+            shown = pr.bars;
+            bar.set_length(pr.estimated_bars.max(pr.bars));
+            bar.set_position(pr.bars);
+        }
+    };
     match &args.out {
         Some(dir) => {
             let mut sink = match CsvDir::create(dir) {
@@ -315,7 +326,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                 settings,
                 &p.options,
                 &mut sink,
-                |_, _| {},
+                &mut observe,
             ) {
                 Ok(o) => o,
                 Err(e) => return report_run_error(e, out),
@@ -358,7 +369,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                         settings,
                         &p.options,
                         &mut sink,
-                        |_, _| {},
+                        &mut observe,
                     ) {
                         return report_run_error(e, out);
                     }
@@ -375,7 +386,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                         settings,
                         &p.options,
                         &mut sink,
-                        |_, _| {},
+                        &mut observe,
                     ) {
                         return report_run_error(e, out);
                     }
@@ -384,7 +395,29 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
             }
         }
     }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     Ok(Outcome::Clean)
+}
+
+/// A progress bar on stderr, only when stderr is a terminal (never in pipes,
+/// files or tests); it appears only for runs that last more than a moment.
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        None,
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {wide_bar} {percent:>3}% {pos}/~{len} bars, {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
 }
 
 /// Signals as JSON lines.
@@ -532,7 +565,8 @@ pub(crate) fn eval(args: &EvalArgs, out: &mut Output) -> io::Result<Outcome> {
         settings,
         &p.options,
         &mut sink,
-        |engine, time| {
+        |engine, progress: &history::Progress| {
+            let time = progress.time;
             if write_error.is_some() || p.options.from.is_some_and(|f| time < f) {
                 return;
             }

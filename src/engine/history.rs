@@ -122,6 +122,17 @@ pub struct Outcome {
     pub ignored: u64,
 }
 
+/// Where a historical run is, for observers (`eval` output, a progress bar).
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// The tick just processed.
+    pub time: Timestamp,
+    /// Symbol-bars fed so far.
+    pub bars: u64,
+    /// A rough estimate of all symbol-bars (from file sizes); 0 when unknown.
+    pub estimated_bars: u64,
+}
+
 /// Options of a historical run.
 #[derive(Clone, Debug, Default)]
 pub struct HistoryOptions {
@@ -131,16 +142,19 @@ pub struct HistoryOptions {
     pub to: Option<Timestamp>,
 }
 
-/// Opens the sources of `plan` as the config says.
+/// Opens the sources of `plan` as the config says; also returns each
+/// symbol's bar spacing and a rough estimate of the bars to come (for a
+/// progress bar).
 ///
 /// # Errors
 /// A missing source, an unreadable file or a bad header.
 fn open_sources(
     plan: &Plan,
     config: &RunConfig,
-) -> Result<(Sources, Vec<SignedDuration>), RunError> {
+) -> Result<(Sources, Vec<SignedDuration>, u64), RunError> {
     let mut sources: Sources = Vec::new();
     let mut spacing = Vec::new();
+    let mut estimated_bars = 0u64;
     for s in &plan.symbols {
         let src = config.data.get(&s.data).ok_or_else(|| {
             RunError::Config(format!(
@@ -148,16 +162,22 @@ fn open_sources(
                 s.name, s.data
             ))
         })?;
-        let reader = BarReader::open(&src.file, &source_options(src))?;
+        let mut reader = BarReader::open(&src.file, &source_options(src))?;
+        // The interval (or daily-ness) is known once the first bar is read.
+        let first = reader.next();
         let native = match reader.close_rule() {
-            CloseRule::AfterInterval(iv) => iv,
+            CloseRule::AfterInterval(iv) if iv > SignedDuration::ZERO => iv,
+            CloseRule::AfterInterval(_) => SignedDuration::from_mins(1),
             CloseRule::Daily { .. } => SignedDuration::from_hours(24),
         };
+        let rows = reader.estimated_rows().unwrap_or(0) as u64;
+        let bars = first.into_iter().chain(reader);
         let name = s.name.clone();
         let boxed: BoxedSource = match s.resample {
             None => {
                 spacing.push(native);
-                Box::new(reader.map(|r| r.map(Event::Bar).map_err(|e| e.to_string())))
+                estimated_bars += rows;
+                Box::new(bars.map(|r| r.map(Event::Bar).map_err(|e| e.to_string())))
             }
             Some(iv) => {
                 let interval = Interval::from_duration(iv)
@@ -171,7 +191,9 @@ fn open_sources(
                     None => DayStart::utc(),
                 };
                 spacing.push(iv);
-                let resampled = Resampled::new(reader, Resampler::new(interval, anchor));
+                let per_bucket = (iv.as_secs() / native.as_secs().max(1)).max(1) as u64;
+                estimated_bars += rows / per_bucket;
+                let resampled = Resampled::new(bars, Resampler::new(interval, anchor));
                 Box::new(resampled.map(|r| r.map(Event::Bar).map_err(|e| e.to_string())))
             }
         };
@@ -199,7 +221,7 @@ fn open_sources(
             Box::new(reader.map(|r| r.map(Event::Point).map_err(|e| e.to_string()))),
         ));
     }
-    Ok((sources, spacing))
+    Ok((sources, spacing, estimated_bars))
 }
 
 /// The run settings from the config (equity, fill policy, instruments).
@@ -235,9 +257,9 @@ pub fn run_history(
     mut settings: RunSettings,
     opts: &HistoryOptions,
     sink: &mut impl Sink,
-    mut observe: impl FnMut(&Engine, Timestamp),
+    mut observe: impl FnMut(&Engine, &Progress),
 ) -> Result<Outcome, RunError> {
-    let (sources, spacing) = open_sources(&plan, config)?;
+    let (sources, spacing, estimated_bars) = open_sources(&plan, config)?;
     let n_symbols = plan.symbols.len();
     settings.spacing = spacing;
     let mut engine = Engine::new(plan, settings);
@@ -267,7 +289,14 @@ pub fn run_history(
         let trading = opts.from.is_none_or(|from| tick.time >= from);
         engine.set_trading(trading);
         engine.on_tick(tick.time, &bars, &series, sink);
-        observe(&engine, tick.time);
+        observe(
+            &engine,
+            &Progress {
+                time: tick.time,
+                bars: n_bars,
+                estimated_bars,
+            },
+        );
     }
     let summary = engine.finish(sink);
     Ok(Outcome {
