@@ -7,10 +7,10 @@ use playbook::compile::{self, ParamOverride, Plan, Unit};
 use playbook::config::{self, RunConfig};
 use playbook::diagnostic::SourceFile;
 use playbook::engine::history::{self, HistoryOptions, RunError};
-use playbook::engine::run::{Discard, Sink};
+use playbook::engine::run::Discard;
 use playbook::engine::sizing::SizeBase;
 use playbook::render;
-use playbook::report::sinks::{self, CsvDir, SignalStream};
+use playbook::report::sinks::{self, CsvDir, SignalStream, StreamFormat};
 use sha2::{Digest, Sha256};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -356,43 +356,23 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
             } else {
                 Format::Csv
             });
-            let stdout = io::stdout().lock();
-            match format {
-                Format::Json => {
-                    let mut sink = JsonLines {
-                        out: stdout,
-                        error: None,
-                    };
-                    if let Err(e) = history::run_history(
-                        p.plan,
-                        &p.config,
-                        settings,
-                        &p.options,
-                        &mut sink,
-                        &mut observe,
-                    ) {
-                        return report_run_error(e, out);
-                    }
-                    if let Some(e) = sink.error {
-                        return Err(e);
-                    }
-                }
-                Format::Csv | Format::Table => {
-                    let mut sink =
-                        SignalStream::new(io::BufWriter::new(stdout), format == Format::Table);
-                    if let Err(e) = history::run_history(
-                        p.plan,
-                        &p.config,
-                        settings,
-                        &p.options,
-                        &mut sink,
-                        &mut observe,
-                    ) {
-                        return report_run_error(e, out);
-                    }
-                    sink.finish()?;
-                }
+            let format = match format {
+                Format::Csv => StreamFormat::Csv,
+                Format::Table => StreamFormat::Table,
+                Format::Json => StreamFormat::Json,
+            };
+            let mut sink = SignalStream::new(io::BufWriter::new(io::stdout().lock()), format);
+            if let Err(e) = history::run_history(
+                p.plan,
+                &p.config,
+                settings,
+                &p.options,
+                &mut sink,
+                &mut observe,
+            ) {
+                return report_run_error(e, out);
             }
+            sink.finish()?;
         }
     }
     if let Some(bar) = &bar {
@@ -418,39 +398,6 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
-}
-
-/// Signals as JSON lines.
-struct JsonLines<W: Write> {
-    out: W,
-    error: Option<io::Error>,
-}
-
-impl<W: Write> Sink for JsonLines<W> {
-    fn signal(&mut self, s: &playbook::engine::run::Signal) {
-        let v = serde_json::json!({
-            "time": s.time.to_string(),
-            "rule": s.rule,
-            "symbol": s.symbol,
-            "action": s.action,
-            "quantity": s.quantity,
-            "price": finite(s.price),
-            "fill_time": s.fill_time.map(|t| t.to_string()),
-            "fill_price": s.fill_price.and_then(finite),
-            "reason": s.reason,
-        });
-        if let Err(e) = writeln!(self.out, "{v}")
-            && self.error.is_none()
-        {
-            self.error = Some(e);
-        }
-    }
-    fn trade(&mut self, _: &playbook::engine::run::TradeRow) {}
-    fn equity(&mut self, _: &playbook::engine::run::EquityRow) {}
-}
-
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
 }
 
 fn sha256_file(path: &Path) -> String {

@@ -153,21 +153,48 @@ impl Sink for CsvDir {
     }
 }
 
-/// Signals only, to a writer: CSV (for pipes) or an aligned table (for a
-/// terminal). Trades and equity are dropped.
+/// How [`SignalStream`] writes signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// `signals.csv` lines with a header.
+    Csv,
+    /// An aligned table for a terminal.
+    Table,
+    /// One JSON object per line (`na` is `null`).
+    Json,
+}
+
+/// One signal as a JSON object (`na` prices are `null`).
+pub fn signal_json(s: &Signal) -> serde_json::Value {
+    let finite = |v: f64| v.is_finite().then_some(v);
+    serde_json::json!({
+        "time": s.time.to_string(),
+        "rule": s.rule,
+        "symbol": s.symbol,
+        "action": s.action,
+        "quantity": s.quantity,
+        "price": finite(s.price),
+        "fill_time": s.fill_time.map(|t| t.to_string()),
+        "fill_price": s.fill_price.and_then(finite),
+        "reason": s.reason,
+    })
+}
+
+/// Signals only, to a writer: CSV (for pipes), an aligned table (for a
+/// terminal) or JSON lines. Trades and equity are dropped.
 pub struct SignalStream<W: Write> {
     out: W,
-    table: bool,
+    format: StreamFormat,
     rows: u64,
     error: Option<io::Error>,
 }
 
 impl<W: Write> SignalStream<W> {
-    /// A stream writing CSV (`table = false`) or a table to `out`.
-    pub fn new(out: W, table: bool) -> SignalStream<W> {
+    /// A stream writing signals to `out` in `format`.
+    pub fn new(out: W, format: StreamFormat) -> SignalStream<W> {
         SignalStream {
             out,
-            table,
+            format,
             rows: 0,
             error: None,
         }
@@ -187,10 +214,10 @@ impl<W: Write> SignalStream<W> {
             return Err(e);
         }
         if self.rows == 0 {
-            if self.table {
-                writeln!(self.out, "no signals")?;
-            } else {
-                writeln!(self.out, "{SIGNALS_HEADER}")?;
+            match self.format {
+                StreamFormat::Table => writeln!(self.out, "no signals")?,
+                StreamFormat::Csv => writeln!(self.out, "{SIGNALS_HEADER}")?,
+                StreamFormat::Json => {}
             }
         }
         self.out.flush()
@@ -199,7 +226,9 @@ impl<W: Write> SignalStream<W> {
 
 impl<W: Write> Sink for SignalStream<W> {
     fn signal(&mut self, s: &Signal) {
-        let r = if self.table {
+        let r = if self.format == StreamFormat::Json {
+            writeln!(self.out, "{}", signal_json(s))
+        } else if self.format == StreamFormat::Table {
             let head = if self.rows == 0 {
                 format!(
                     "{:<20}  {:<14}  {:<8}  {:<6}  {:>10}  {:>12}  {:>12}  reason\n",
