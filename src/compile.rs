@@ -489,8 +489,9 @@ pub fn compile(
                         (o.value, unit)
                     }
                     Some(o) => {
+                        // A command-line problem: no span in the file.
                         return err(
-                            p.name.span,
+                            Span::default(),
                             format!(
                                 "--param {}: the value is a {}, but the param is a {}",
                                 o.name,

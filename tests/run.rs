@@ -285,3 +285,145 @@ fn the_examples_are_what_the_generator_writes() {
         );
     }
 }
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_playbook"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_param_overrides_change_the_run_and_bad_ones_are_usage_errors() {
+    let p4 = "strategies/p4_gold_asia_flush.play";
+    let (code, out, _) = cli(&[
+        "run",
+        p4,
+        "--data",
+        "examples/data",
+        "--param",
+        "drop=2%",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("drop = 2.00%"), "{out}");
+    let (code, _, err) = cli(&["run", p4, "--data", "examples/data", "--param", "nosuch=1"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: --param nosuch: the strategy has no param `nosuch`\n"
+    );
+    let (code, _, err) = cli(&["run", p4, "--data", "examples/data", "--param", "drop=3d"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: --param drop: the value is a duration, but the param is a percent\n"
+    );
+    let (code, _, err) = cli(&["run", p4]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no data: give `--data DIR`"), "{err}");
+}
+
+#[test]
+fn cli_run_reports_missing_data_with_the_candidates() {
+    let (code, _, err) = cli(&[
+        "run",
+        "strategies/p4_gold_asia_flush.play",
+        "--data",
+        "../shared/data",
+    ]);
+    assert_eq!(code, 1);
+    // Three USDJPY files: the user must pick one in the config.
+    assert!(
+        err.contains("USDJPY_1d.csv") && err.contains("USDJPY_4h_1999_2026.csv"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_eval_prints_one_row_per_tick_with_empty_cells_for_na() {
+    let (code, out, err) = cli(&[
+        "eval",
+        "strategies/p4_gold_asia_flush.play",
+        "--data",
+        "examples/data",
+        "--expr",
+        "yen_surges",
+        "--expr",
+        "sma(gold.close, 3)",
+        "--to",
+        "2024-06-03T05:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // SMA(3) at 03:00 = (2324.02 + 2329.55 + 2334.54) / 3, the closes of the
+    // bars closing at 01:00, 02:00 and 03:00 in examples/data/XAUUSD.csv.
+    insta::assert_snapshot!(out, @r#"
+    time,yen_surges,"sma(gold.close, 3)"
+    2024-06-03T01:00:00Z,false,
+    2024-06-03T02:00:00Z,false,
+    2024-06-03T03:00:00Z,false,2329.37
+    2024-06-03T04:00:00Z,false,2331.306666666667
+    2024-06-03T05:00:00Z,false,2332.47
+    "#);
+}
+
+#[test]
+fn cli_run_out_writes_the_four_files() {
+    let out = tempdir("out4");
+    let (code, _, err) = cli(&[
+        "run",
+        "strategies/p4_gold_asia_flush.play",
+        "--data",
+        "examples/data",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let signals = std::fs::read_to_string(out.join("signals.csv")).unwrap();
+    assert!(signals.starts_with(sinks::SIGNALS_HEADER));
+    let trades = std::fs::read_to_string(out.join("trades.csv")).unwrap();
+    assert!(trades.starts_with(sinks::TRADES_HEADER));
+    let equity = std::fs::read_to_string(out.join("equity.csv")).unwrap();
+    assert_eq!(equity.lines().count() as u64, 1 + 1547);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["ticks"], 1547);
+    assert_eq!(summary["run"]["fill"], "next_open");
+    assert_eq!(summary["run"]["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        summary["run"]["inputs"][0]["sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    assert_eq!(
+        summary["summary"]["trades"],
+        trades.lines().count() as u64 - 1
+    );
+}
+
+#[test]
+fn cli_data_check_fails_on_a_broken_file_and_names_the_line() {
+    let dir = tempdir("datacheck");
+    std::fs::write(dir.join("BAD.csv"), "timestamp,open,high,low,close\n2024-08-05T00:00:00Z,1,2,0.5,1.5\n2024-08-05T01:00:00Z,1,2,0.5,12.3.4\n").unwrap();
+    let (code, _, err) = cli(&["data", "check", dir.join("BAD.csv").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("BAD.csv:3") && err.contains("\"12.3.4\""),
+        "{err}"
+    );
+    let (code, out, _) = cli(&["data", "check", "examples/data"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("USDJPY.csv") && out.contains("series: 2 points"),
+        "{out}"
+    );
+}

@@ -48,6 +48,8 @@ fn is_series(path: &Path) -> bool {
     cols.len() == 2 && cols[1] == "value"
 }
 
+/// The files named, with folders expanded (recursively, sorted) to the CSV
+/// files in them.
 fn files_of(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -56,11 +58,11 @@ fn files_of(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| {
                     let name = f.to_string_lossy();
-                    f.is_file() && (name.ends_with(".csv") || name.ends_with(".csv.gz"))
+                    f.is_dir() || name.ends_with(".csv") || name.ends_with(".csv.gz")
                 })
                 .collect();
             inner.sort();
-            out.extend(inner);
+            out.extend(files_of(&inner)?);
         } else {
             out.push(p.clone());
         }

@@ -207,6 +207,11 @@ fn prepare(
     }
     let plan = match compile::compile(&file, &source.text, &overrides, extra) {
         Ok(p) => p,
+        // An error from the command line (`--param`, `--expr`) has no span.
+        Err(e) if e.span.is_empty() && e.span.start == 0 => {
+            out.error(&e.message)?;
+            return Ok(Err(Outcome::Failed));
+        }
         Err(e) => {
             let (line, col) = source.line_col(e.span.start as usize);
             out.error(&format!("{}:{line}:{col}: {}", source.name, e.message))?;
