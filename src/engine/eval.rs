@@ -643,11 +643,19 @@ pub fn format_number(v: f64) -> String {
 
 /// Appends [`format_number`] of `v` to `out`.
 pub fn format_number_into(v: f64, out: &mut String) {
-    use std::fmt::Write;
     if v == 0.0 {
         out.push('0');
         return;
     }
+    if !fast_number(v, out) {
+        slow_number(v, out);
+    }
+}
+
+/// The definition of [`format_number`], through the standard library's
+/// shortest round-trip formatting (twice for rounded values).
+fn slow_number(v: f64, out: &mut String) {
+    use std::fmt::Write;
     // Values with few digits (prices as quoted: 19554.25) print exactly.
     let start = out.len();
     let _ = write!(out, "{v}");
@@ -673,6 +681,98 @@ pub fn format_number_into(v: f64, out: &mut String) {
     }
 }
 
+/// The powers of ten that are exact doubles.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// [`slow_number`] without the standard formatting, for nonzero values in
+/// `[1e-14, 1e8)` (false for the others, written by [`slow_number`]).
+///
+/// The shortest round-trip form of a double has at most 8 significant
+/// digits exactly when the double is the one nearest to some decimal
+/// `d x 10^-k` with `|d| < 10^8`, `k` = 7 - its decimal magnitude: `v x
+/// 10^k` is then within 1e-7 of the integer `d`, and `d / 10^k` (both exact,
+/// one correctly rounded division) gives `v` back. That decimal is then the
+/// shortest form: any other with at most 8 digits is at least `|v| x 1e-8`
+/// away, far more than the half ulp a round-trip form may be off. The
+/// magnitude from `log10` may be off by one, so the three neighbours are
+/// tried. The rounded value `m / 10^e` (6 significant digits) likewise
+/// prints as the digits of `m`.
+fn fast_number(v: f64, out: &mut String) -> bool {
+    let a = v.abs();
+    if !(1e-14..1e8).contains(&a) {
+        return false;
+    }
+    let mag = a.log10().floor() as i32;
+    for k in [7 - mag, 6 - mag, 8 - mag] {
+        if !(0..=22).contains(&k) {
+            continue;
+        }
+        let p = POW10[k as usize];
+        let d = (v * p).round();
+        if d.abs() < 1e8 && d / p == v {
+            write_decimal(d, k as u32, out);
+            return true;
+        }
+    }
+    // More than 8 digits: 6 significant digits, as in `slow_number`.
+    let e = (5 - mag).clamp(0, 10);
+    let scale = 10f64.powi(e);
+    let m = (v * scale).round();
+    if m / scale == 0.0 {
+        out.push('0');
+    } else {
+        write_decimal(m, e as u32, out);
+    }
+    true
+}
+
+/// ASCII digits as a `str`.
+fn ascii(d: &[u8]) -> &str {
+    std::str::from_utf8(d).unwrap_or_default()
+}
+
+/// Writes the decimal `m x 10^-e` (`m` a nonzero integer below 2^53) as
+/// Rust's `Display` writes a double: no exponent, no trailing zeros.
+fn write_decimal(m: f64, e: u32, out: &mut String) {
+    let mut n = m.abs() as u64;
+    let mut e = e as usize;
+    while e > 0 && n.is_multiple_of(10) {
+        n /= 10;
+        e -= 1;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &buf[i..];
+    if m < 0.0 {
+        out.push('-');
+    }
+    let len = digits.len();
+    if e == 0 {
+        out.push_str(ascii(digits));
+    } else if len > e {
+        out.push_str(ascii(&digits[..len - e]));
+        out.push('.');
+        out.push_str(ascii(&digits[len - e..]));
+    } else {
+        out.push_str("0.");
+        for _ in 0..e - len {
+            out.push('0');
+        }
+        out.push_str(ascii(digits));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,6 +789,66 @@ mod tests {
         assert_eq!(format_value(-0.021, Unit::Percent), "-2.10%");
         assert_eq!(format_value(86_400.0, Unit::Duration), "1d");
         assert_eq!(format_value(f64::NAN, Unit::Number), "na");
+    }
+
+    /// The fast path writes exactly what the standard formatting does.
+    #[test]
+    fn fast_numbers_match_the_definition() {
+        let check = |v: f64| {
+            let (mut fast, mut slow) = (String::new(), String::new());
+            if fast_number(v, &mut fast) {
+                slow_number(v, &mut slow);
+                assert_eq!(fast, slow, "{v:e}");
+            }
+        };
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        for _ in 0..50_000 {
+            let r = next();
+            let unit = (r >> 11) as f64 / (1u64 << 53) as f64;
+            let exp = (next() % 24) as i32 - 15;
+            let v = unit * 10f64.powi(exp);
+            let sign = if r & 1 == 0 { 1.0 } else { -1.0 };
+            check(sign * v);
+            // Quoted prices and other short decimals.
+            let digits = (next() % 9) as i32;
+            let q = (v * 10f64.powi(digits)).round() / 10f64.powi(digits);
+            check(sign * q);
+            check(q / 7.0);
+            check(q * 1e-3);
+            // Means of quoted prices, as an SMA gives.
+            check((q + 0.01 * (next() % 100) as f64) / 3.0);
+        }
+        for v in [
+            1e-14,
+            9.999999999e-15,
+            1e8,
+            99_999_999.5,
+            99_999_999.0,
+            0.1,
+            0.3,
+            1.0,
+            9.999999995,
+            9.9999999,
+            99_999.995,
+            0.000123456789,
+            19464.912345,
+            2411.2999999,
+            1e-5,
+            1.5e-6,
+            123_456_789.0,
+            5e-11,
+            4.9e-11,
+            1e-10,
+        ] {
+            check(v);
+            check(-v);
+        }
     }
 
     #[test]
