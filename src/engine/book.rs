@@ -374,13 +374,19 @@ impl Book {
     /// Processes a bar of `symbol` that closed at `close`: fills pending
     /// orders at its open, applies time limits, stops, targets and trailing
     /// stops, and records its close for marking.
+    #[inline]
     pub fn on_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
         if self.pending[symbol].is_empty() && self.lots[symbol].iter().all(Lot::unprotected) {
             // Nothing to fill, no time limit, stop, target or trailing stop
             // to check: only the close matters.
             self.last_close[symbol] = bar.close;
-            return;
+        } else {
+            self.trade_bar(symbol, bar, events);
         }
+    }
+
+    /// [`Book::on_bar`] for a symbol with pending orders or protected lots.
+    fn trade_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
         // 1. Orders from earlier ticks fill at this bar's open, if the bar
         //    opened at or after the signal.
         if !self.pending[symbol].is_empty() {

@@ -366,6 +366,7 @@ impl Evaluator {
 
     /// Records a bar of `symbol` closing at this tick. Call for every symbol
     /// that printed, then [`Evaluator::evaluate`].
+    #[inline]
     pub fn bar(&mut self, symbol: usize, bar: ClosedBar) {
         self.bars[symbol] = Some(bar);
         let b = &bar.bar;
@@ -729,11 +730,6 @@ fn fast_number(v: f64, out: &mut String) -> bool {
     true
 }
 
-/// ASCII digits as a `str`.
-fn ascii(d: &[u8]) -> &str {
-    std::str::from_utf8(d).unwrap_or_default()
-}
-
 /// Writes the decimal `m x 10^-e` (`m` a nonzero integer below 2^53) as
 /// Rust's `Display` writes a double: no exponent, no trailing zeros.
 fn write_decimal(m: f64, e: u32, out: &mut String) {
@@ -743,34 +739,35 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
         n /= 10;
         e -= 1;
     }
-    let mut buf = [0u8; 20];
+    // Digits right-aligned, then the point and leading zeros before them:
+    // at most 16 digits, 22 zeros, a point, a sign.
+    let mut buf = [b'0'; 48];
     let mut i = buf.len();
+    let mut written = 0;
     loop {
+        if written == e && e > 0 {
+            i -= 1;
+            buf[i] = b'.';
+        }
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
+        written += 1;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    let digits = &buf[i..];
+    if written <= e {
+        // `0.000ddd`: the zeros after the point are already in `buf`.
+        i -= e - written;
+        i -= 2;
+        buf[i + 1] = b'.';
+    }
     if m < 0.0 {
-        out.push('-');
+        i -= 1;
+        buf[i] = b'-';
     }
-    let len = digits.len();
-    if e == 0 {
-        out.push_str(ascii(digits));
-    } else if len > e {
-        out.push_str(ascii(&digits[..len - e]));
-        out.push('.');
-        out.push_str(ascii(&digits[len - e..]));
-    } else {
-        out.push_str("0.");
-        for _ in 0..e - len {
-            out.push('0');
-        }
-        out.push_str(ascii(digits));
-    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 #[cfg(test)]

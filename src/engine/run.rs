@@ -191,8 +191,14 @@ impl Engine {
         self.eval.evaluate(time);
         // 3. Rules in file order.
         for r in 0..self.plan.rules.len() * usize::from(self.trading) {
-            self.run_rule(r, time);
-            self.drain_events(sink);
+            // A rule whose conditions are false does nothing (most ticks).
+            let rule = &self.plan.rules[r];
+            if rule.exit_when.is_some_and(|c| self.eval.is_true(c))
+                || rule.condition.is_none_or(|c| self.eval.is_true(c))
+            {
+                self.run_rule(r, time);
+                self.drain_events(sink);
+            }
         }
         self.flush_queue(sink, false);
         // 4. Mark to market.
@@ -221,7 +227,7 @@ impl Engine {
     }
 
     /// Handles the book's events (most ticks have none).
-    #[inline]
+    #[inline(always)]
     fn drain_events(&mut self, sink: &mut impl Sink) {
         if !self.events.is_empty() {
             self.handle_events(sink);
