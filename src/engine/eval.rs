@@ -82,6 +82,8 @@ struct Ins {
     out: u32,
     a: u32,
     b: u32,
+    /// The third operand of `If`; for crosses, 1 when both operands are on
+    /// the node's own clock.
     c: u32,
     /// Index into the state vector of the kind (stateful codes).
     st: u32,
@@ -251,7 +253,11 @@ impl Evaluator {
                     } else {
                         Code::CrossBelow
                     };
-                    ins(c, a, b, 0, st)
+                    // Both operands on the node's own clock: whenever the
+                    // node advances, both do (no per-operand check).
+                    let (ca, cb) = (plan.nodes[a as usize].clock, plan.nodes[b as usize].clock);
+                    let same = u32::from(ca == cb && ca == n.clock);
+                    ins(c, a, b, same, st)
                 }
                 Op::Kernel(k, x, p) => {
                     let p = p as usize;
@@ -540,13 +546,17 @@ impl Evaluator {
                 Code::BarsSince => st.bars_since[s].update(slots[a] == 1.0),
                 Code::CrossAbove | Code::CrossBelow => {
                     let c = &mut st.cross[s];
-                    if c.ca == 0 || c.ca & advanced != 0 {
-                        c.v[1] = c.v[0];
-                        c.v[0] = slots[a];
-                    }
-                    if c.cb == 0 || c.cb & advanced != 0 {
-                        c.v[3] = c.v[2];
-                        c.v[2] = slots[ins.b as usize];
+                    if ins.c == 1 {
+                        c.v = [slots[a], c.v[0], slots[ins.b as usize], c.v[2]];
+                    } else {
+                        if c.ca == 0 || c.ca & advanced != 0 {
+                            c.v[1] = c.v[0];
+                            c.v[0] = slots[a];
+                        }
+                        if c.cb == 0 || c.cb & advanced != 0 {
+                            c.v[3] = c.v[2];
+                            c.v[2] = slots[ins.b as usize];
+                        }
                     }
                     let v = &c.v;
                     b(if ins.code == Code::CrossAbove {
