@@ -435,7 +435,7 @@ impl Engine {
             symbol: self.plan.symbols[sym].name.clone(),
             action,
             quantity,
-            price: self.eval.latest_bar(sym).map_or(f64::NAN, |b| b.bar.close),
+            price: self.eval.latest_close(sym),
             fill_time: None,
             fill_price: None,
             reason,
@@ -457,7 +457,7 @@ impl Engine {
 
     fn quantity(&self, rule: &RulePlan) -> Result<f64, NoOrder> {
         let sym = rule.symbol as usize;
-        let price = self.eval.latest_bar(sym).map_or(f64::NAN, |b| b.bar.close);
+        let price = self.eval.latest_close(sym);
         let inst = self.book.instrument(sym);
         let stop_distance = rule.stop.and_then(|d| {
             let v = self.eval.value(d.node);
