@@ -267,6 +267,18 @@ struct Lot {
     entry_commission: f64,
 }
 
+impl Lot {
+    /// Whether no bar can close the lot by itself (no time limit, stop,
+    /// target or trailing stop).
+    fn unprotected(&self) -> bool {
+        self.stop.is_none()
+            && self.target.is_none()
+            && self.trail.is_none()
+            && self.deadline.is_none()
+            && self.bar_limit.is_none()
+    }
+}
+
 /// The account's state marked to market.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Mark {
@@ -285,6 +297,8 @@ pub struct Book {
     last_close: Vec<f64>,
     cash: f64,
     policy: FillPolicy,
+    /// Open lots over all symbols.
+    open_lots: usize,
 }
 
 impl Book {
@@ -298,6 +312,7 @@ impl Book {
             last_close: vec![f64::NAN; n],
             cash: equity,
             policy,
+            open_lots: 0,
         }
     }
 
@@ -310,8 +325,9 @@ impl Book {
     }
 
     /// Whether any lot is open.
+    #[inline]
     pub fn has_positions(&self) -> bool {
-        self.lots.iter().any(|l| !l.is_empty())
+        self.open_lots > 0
     }
 
     /// The number of open lots of `symbol` opened by `rule`.
@@ -358,12 +374,19 @@ impl Book {
     /// Processes a bar of `symbol` that closed at `close`: fills pending
     /// orders at its open, applies time limits, stops, targets and trailing
     /// stops, and records its close for marking.
+    #[inline]
     pub fn on_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
-        if self.pending[symbol].is_empty() && self.lots[symbol].is_empty() {
-            // Nothing to fill or protect: only the close matters.
+        if self.pending[symbol].is_empty() && self.lots[symbol].iter().all(Lot::unprotected) {
+            // Nothing to fill, no time limit, stop, target or trailing stop
+            // to check: only the close matters.
             self.last_close[symbol] = bar.close;
-            return;
+        } else {
+            self.trade_bar(symbol, bar, events);
         }
+    }
+
+    /// [`Book::on_bar`] for a symbol with pending orders or protected lots.
+    fn trade_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
         // 1. Orders from earlier ticks fill at this bar's open, if the bar
         //    opened at or after the signal.
         if !self.pending[symbol].is_empty() {
@@ -388,6 +411,7 @@ impl Book {
             };
             if bars_due || lot.deadline.is_some_and(|d| bar.time >= d) {
                 let lot = self.lots[symbol].remove(i);
+                self.open_lots -= 1;
                 self.close_lot(
                     symbol,
                     lot,
@@ -407,6 +431,7 @@ impl Book {
             match exit_in_bar(&self.lots[symbol][i], bar) {
                 Some((price, reason)) => {
                     let lot = self.lots[symbol].remove(i);
+                    self.open_lots -= 1;
                     self.close_lot(symbol, lot, price, bar.time, reason, None, events);
                 }
                 None => {
@@ -432,6 +457,7 @@ impl Book {
     }
 
     /// Marks the account to market at the latest closes.
+    #[inline]
     pub fn mark(&self) -> Mark {
         if !self.has_positions() {
             return Mark {
@@ -580,6 +606,7 @@ impl Book {
                 fill + s * pts
             })
         };
+        self.open_lots += 1;
         self.lots[symbol].push(Lot {
             side,
             qty: order.quantity,
@@ -620,6 +647,7 @@ impl Book {
         while i < self.lots[symbol].len() {
             if pred(&self.lots[symbol][i]) {
                 let lot = self.lots[symbol].remove(i);
+                self.open_lots -= 1;
                 let by = Some((order.rule, order.signal_time));
                 self.close_lot(symbol, lot, price, time, reason, by, events);
             } else {

@@ -2,44 +2,133 @@
 //!
 //! This is the only evaluation path: historical runs, `eval` and live mode
 //! all feed it ticks. Per tick it does O(1) work per node, allocates
-//! nothing and hashes nothing: slots are a flat `Vec<f64>`, indicator states
-//! are preallocated at construction.
+//! nothing and hashes nothing: slots are a flat `Vec<f64>`, the plan is
+//! lowered at construction into a flat array of small [`Ins`]tructions (one
+//! opcode per operation, so that dispatch is a single jump), and indicator
+//! states live densely in one `Vec` per kind.
 
-use crate::compile::{Cmp, Kernel, NodeId, Op, Plan, SessionValue, Unit, apply_arith, apply_func};
+use crate::compile::{Cmp, Func, Kernel, NodeId, Op, Plan, SessionValue, Unit, apply_arith};
 use crate::data::ClosedBar;
 use crate::indicators::{
     Atr, BarsSince, Ema, Gap, Highest, Lookback, Lowest, Rsi, Slope, Sma, StdDev, TimeChange,
     TimeDiff, Volatility, Wma,
 };
 use crate::session::SessionAgg;
+use crate::syntax::ast::Field;
 use jiff::{SignedDuration, Timestamp};
 
 /// Seconds in a (Julian) year, for annualizing volatility.
 const YEAR_SECONDS: f64 = 365.25 * 86_400.0;
 
+/// The operation of an instruction, with its variant folded in (`Add`, not
+/// `Arith(Add)`), so that evaluation dispatches once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Code {
+    /// `fields[a]` (a = symbol x 5 + field).
+    Field,
+    Series,
+    Neg,
+    Not,
+    Abs,
+    Log,
+    Sqrt,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+    If,
+    /// `st` = aggregate, `b` = [`SessionValue`] index.
+    Session,
+    InSession,
+    Age,
+    // Stateful: `st` indexes the state vector of the kind.
+    Sma,
+    Ema,
+    Wma,
+    Rsi,
+    Stdev,
+    Highest,
+    Lowest,
+    Slope,
+    Lookback,
+    Change,
+    Diff,
+    TimeChange,
+    TimeDiff,
+    Atr,
+    /// `b` = n.
+    Volatility,
+    Gap,
+    BarsSince,
+    CrossAbove,
+    CrossBelow,
+}
+
+/// One lowered node: computes `slots[out]` from operands `a`, `b`, `c`.
+#[derive(Clone, Copy, Debug)]
+struct Ins {
+    code: Code,
+    out: u32,
+    a: u32,
+    b: u32,
+    /// The third operand of `If`; for crosses, 1 when both operands are on
+    /// the node's own clock.
+    c: u32,
+    /// Index into the state vector of the kind (stateful codes).
+    st: u32,
+    /// 0: evaluated at every tick; else the node keeps state and advances
+    /// only at ticks where one of these symbols printed.
+    gate: u64,
+}
+
+/// `crosses`: (A now, A one update ago, B now, B one update ago) and the
+/// clocks of A and B.
 #[derive(Clone, Debug)]
-enum State {
-    None,
-    Sma(Sma),
-    Ema(Ema),
-    Wma(Wma),
-    Rsi(Rsi),
-    Stdev(StdDev),
-    Highest(Highest),
-    Lowest(Lowest),
-    Slope(Slope),
-    /// `x[n]`, and `change`/`diff` over n bars (kernel, current value kept by caller).
-    Lookback(Lookback),
-    TimeChange(TimeChange),
-    TimeDiff(TimeDiff),
-    Atr(Atr),
+struct CrossState {
+    v: [f64; 4],
+    ca: u64,
+    cb: u64,
+}
+
+/// Indicator states, one dense vector per kind.
+#[derive(Clone, Debug, Default)]
+struct States {
+    sma: Vec<Sma>,
+    ema: Vec<Ema>,
+    wma: Vec<Wma>,
+    rsi: Vec<Rsi>,
+    stdev: Vec<StdDev>,
+    highest: Vec<Highest>,
+    lowest: Vec<Lowest>,
+    slope: Vec<Slope>,
+    /// `x[n]`, and `change`/`diff` over n bars.
+    lookback: Vec<Lookback>,
+    time_change: Vec<TimeChange>,
+    time_diff: Vec<TimeDiff>,
+    atr: Vec<Atr>,
     /// Volatility of log returns with the bar times n bars ago, for the
     /// calendar-time annualization (see [`Evaluator`]).
-    Volatility(Volatility, Lookback),
-    Gap(Gap),
-    BarsSince(BarsSince),
-    /// `crosses`: (A now, A one update ago, B now, B one update ago).
-    Cross([f64; 4]),
+    volatility: Vec<(Volatility, Lookback)>,
+    gap: Vec<Gap>,
+    bars_since: Vec<BarsSince>,
+    cross: Vec<CrossState>,
+}
+
+/// Pushes `x` on `v` and returns its index.
+fn push<T>(v: &mut Vec<T>, x: T) -> u32 {
+    v.push(x);
+    (v.len() - 1) as u32
 }
 
 /// Evaluation state of one run.
@@ -51,19 +140,21 @@ enum State {
 /// trading hours.
 #[derive(Clone, Debug)]
 pub struct Evaluator {
-    plan_nodes: Vec<crate::compile::Node>,
+    /// The units of the plan's nodes (for formatting).
+    units: Vec<Unit>,
     slots: Vec<f64>,
-    states: Vec<State>,
-    /// (symbol, session) -> aggregate index, per Session node.
-    agg_of_node: Vec<u32>,
+    /// The non-constant nodes, lowered, in dependency order.
+    code: Vec<Ins>,
+    states: States,
     aggs: Vec<(u16, SessionAgg)>,
     sessions: Vec<crate::session::Session>,
     bars: Vec<Option<ClosedBar>>,
+    /// Per symbol, the latest bar's open, high, low, close, volume (NaN
+    /// before the first bar).
+    fields: Vec<f64>,
     series: Vec<f64>,
     advanced: u64,
     now: Option<Timestamp>,
-    /// The nodes evaluated at each tick (constants are set once).
-    work: Vec<u32>,
     /// Per session: `[from, until)` over which `in S` keeps its value.
     in_session: Vec<(Timestamp, Timestamp, bool)>,
 }
@@ -87,44 +178,147 @@ impl Evaluator {
         };
         let mut aggs: Vec<(u16, SessionAgg)> = Vec::new();
         let mut agg_keys: Vec<(u16, u16)> = Vec::new();
-        let mut agg_of_node = vec![u32::MAX; plan.nodes.len()];
-        let states = plan
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| match n.op {
-                Op::Kernel(k, _, p) => {
+        let mut states = States::default();
+        let mut code = Vec::new();
+        for (i, n) in plan.nodes.iter().enumerate() {
+            let gate = if n.op.is_stateful() { n.clock } else { 0 };
+            let ins = |code: Code, a: u32, b: u32, c: u32, st: u32| Ins {
+                code,
+                out: i as u32,
+                a,
+                b,
+                c,
+                st,
+                gate,
+            };
+            let ins = match n.op {
+                Op::Const(_) => continue,
+                Op::Field(s, f) => {
+                    let f = match f {
+                        Field::Open => 0,
+                        Field::High => 1,
+                        Field::Low => 2,
+                        Field::Close => 3,
+                        Field::Volume => 4,
+                    };
+                    ins(Code::Field, u32::from(s) * 5 + f, 0, 0, 0)
+                }
+                Op::Series(s) => ins(Code::Series, u32::from(s), 0, 0, 0),
+                Op::Func(f, a) => {
+                    let c = match f {
+                        Func::Neg => Code::Neg,
+                        Func::Not => Code::Not,
+                        Func::Abs => Code::Abs,
+                        Func::Log => Code::Log,
+                        Func::Sqrt => Code::Sqrt,
+                    };
+                    ins(c, a, 0, 0, 0)
+                }
+                Op::Arith(op, a, b) => {
+                    let c = match op {
+                        crate::compile::Arith::Add => Code::Add,
+                        crate::compile::Arith::Sub => Code::Sub,
+                        crate::compile::Arith::Mul => Code::Mul,
+                        crate::compile::Arith::Div => Code::Div,
+                        crate::compile::Arith::Min => Code::Min,
+                        crate::compile::Arith::Max => Code::Max,
+                    };
+                    ins(c, a, b, 0, 0)
+                }
+                Op::Cmp(op, a, b) => {
+                    let c = match op {
+                        Cmp::Lt => Code::Lt,
+                        Cmp::Le => Code::Le,
+                        Cmp::Gt => Code::Gt,
+                        Cmp::Ge => Code::Ge,
+                        Cmp::Eq => Code::Eq,
+                        Cmp::Ne => Code::Ne,
+                    };
+                    ins(c, a, b, 0, 0)
+                }
+                Op::And(a, b) => ins(Code::And, a, b, 0, 0),
+                Op::Or(a, b) => ins(Code::Or, a, b, 0, 0),
+                Op::If(c, a, b) => ins(Code::If, c, a, b, 0),
+                Op::Cross(a, b, above) => {
+                    let st = push(
+                        &mut states.cross,
+                        CrossState {
+                            v: [f64::NAN; 4],
+                            ca: plan.nodes[a as usize].clock,
+                            cb: plan.nodes[b as usize].clock,
+                        },
+                    );
+                    let c = if above {
+                        Code::CrossAbove
+                    } else {
+                        Code::CrossBelow
+                    };
+                    // Both operands on the node's own clock: whenever the
+                    // node advances, both do (no per-operand check).
+                    let (ca, cb) = (plan.nodes[a as usize].clock, plan.nodes[b as usize].clock);
+                    let same = u32::from(ca == cb && ca == n.clock);
+                    ins(c, a, b, same, st)
+                }
+                Op::Kernel(k, x, p) => {
                     let p = p as usize;
-                    match k {
-                        Kernel::Sma => State::Sma(Sma::new(p)),
-                        Kernel::Ema => State::Ema(Ema::new(p)),
-                        Kernel::Wma => State::Wma(Wma::new(p)),
-                        Kernel::Rsi => State::Rsi(Rsi::new(p)),
-                        Kernel::Stdev => State::Stdev(StdDev::new(p)),
-                        Kernel::Highest => State::Highest(Highest::new(p)),
-                        Kernel::Lowest => State::Lowest(Lowest::new(p)),
-                        Kernel::Slope => State::Slope(Slope::new(p)),
-                        Kernel::Lookback | Kernel::Change | Kernel::Diff => {
-                            State::Lookback(Lookback::new(p))
+                    let s = &mut states;
+                    let (c, st) = match k {
+                        Kernel::Sma => (Code::Sma, push(&mut s.sma, Sma::new(p))),
+                        Kernel::Ema => (Code::Ema, push(&mut s.ema, Ema::new(p))),
+                        Kernel::Wma => (Code::Wma, push(&mut s.wma, Wma::new(p))),
+                        Kernel::Rsi => (Code::Rsi, push(&mut s.rsi, Rsi::new(p))),
+                        Kernel::Stdev => (Code::Stdev, push(&mut s.stdev, StdDev::new(p))),
+                        Kernel::Highest => (Code::Highest, push(&mut s.highest, Highest::new(p))),
+                        Kernel::Lowest => (Code::Lowest, push(&mut s.lowest, Lowest::new(p))),
+                        Kernel::Slope => (Code::Slope, push(&mut s.slope, Slope::new(p))),
+                        Kernel::Lookback => {
+                            (Code::Lookback, push(&mut s.lookback, Lookback::new(p)))
                         }
-                    }
+                        Kernel::Change => (Code::Change, push(&mut s.lookback, Lookback::new(p))),
+                        Kernel::Diff => (Code::Diff, push(&mut s.lookback, Lookback::new(p))),
+                    };
+                    ins(c, x, 0, 0, st)
                 }
-                Op::TimeChange(_, secs) => State::TimeChange(TimeChange::with_spacing(
-                    SignedDuration::from_secs(secs),
-                    spacing_of(n.clock),
-                )),
-                Op::TimeDiff(_, secs) => State::TimeDiff(TimeDiff::with_spacing(
-                    SignedDuration::from_secs(secs),
-                    spacing_of(n.clock),
-                )),
-                Op::Atr(_, p) => State::Atr(Atr::new(p as usize)),
-                Op::Volatility(_, p) => {
-                    State::Volatility(Volatility::new(p as usize, 1.0), Lookback::new(p as usize))
+                Op::TimeChange(x, secs) => {
+                    let st = push(
+                        &mut states.time_change,
+                        TimeChange::with_spacing(
+                            SignedDuration::from_secs(secs),
+                            spacing_of(n.clock),
+                        ),
+                    );
+                    ins(Code::TimeChange, x, 0, 0, st)
                 }
-                Op::Gap(_) => State::Gap(Gap::new()),
-                Op::BarsSince(_) => State::BarsSince(BarsSince::new()),
-                Op::Cross(..) => State::Cross([f64::NAN; 4]),
-                Op::Session(sym, ses, _) => {
+                Op::TimeDiff(x, secs) => {
+                    let st = push(
+                        &mut states.time_diff,
+                        TimeDiff::with_spacing(
+                            SignedDuration::from_secs(secs),
+                            spacing_of(n.clock),
+                        ),
+                    );
+                    ins(Code::TimeDiff, x, 0, 0, st)
+                }
+                Op::Atr(s, p) => {
+                    let st = push(&mut states.atr, Atr::new(p as usize));
+                    ins(Code::Atr, u32::from(s), 0, 0, st)
+                }
+                Op::Volatility(s, p) => {
+                    let st = push(
+                        &mut states.volatility,
+                        (Volatility::new(p as usize, 1.0), Lookback::new(p as usize)),
+                    );
+                    ins(Code::Volatility, u32::from(s), p, 0, st)
+                }
+                Op::Gap(s) => {
+                    let st = push(&mut states.gap, Gap::new());
+                    ins(Code::Gap, u32::from(s), 0, 0, st)
+                }
+                Op::BarsSince(c) => {
+                    let st = push(&mut states.bars_since, BarsSince::new());
+                    ins(Code::BarsSince, c, 0, 0, st)
+                }
+                Op::Session(sym, ses, what) => {
                     let idx = match agg_keys.iter().position(|k| *k == (sym, ses)) {
                         Some(j) => j,
                         None => {
@@ -136,12 +330,22 @@ impl Evaluator {
                             aggs.len() - 1
                         }
                     };
-                    agg_of_node[i] = idx as u32;
-                    State::None
+                    let w = match what {
+                        SessionValue::Open => 0,
+                        SessionValue::High => 1,
+                        SessionValue::Low => 2,
+                        SessionValue::Close => 3,
+                        SessionValue::Volume => 4,
+                        SessionValue::Return => 5,
+                        SessionValue::Drop => 6,
+                    };
+                    ins(Code::Session, 0, w, 0, idx as u32)
                 }
-                _ => State::None,
-            })
-            .collect();
+                Op::InSession(s) => ins(Code::InSession, u32::from(s), 0, 0, 0),
+                Op::Age(s) => ins(Code::Age, u32::from(s), 0, 0, 0),
+            };
+            code.push(ins);
+        }
         let slots = plan
             .nodes
             .iter()
@@ -150,19 +354,16 @@ impl Evaluator {
                 _ => f64::NAN,
             })
             .collect();
-        let work = (0..plan.nodes.len() as u32)
-            .filter(|&i| !matches!(plan.nodes[i as usize].op, Op::Const(_)))
-            .collect();
         Evaluator {
-            plan_nodes: plan.nodes.clone(),
+            units: plan.nodes.iter().map(|n| n.unit).collect(),
             slots,
-            work,
-            in_session: vec![(Timestamp::MAX, Timestamp::MIN, false); plan.sessions.len()],
+            code,
             states,
-            agg_of_node,
+            in_session: vec![(Timestamp::MAX, Timestamp::MIN, false); plan.sessions.len()],
             aggs,
             sessions: plan.sessions.iter().map(|s| s.session.clone()).collect(),
             bars: vec![None; plan.symbols.len()],
+            fields: vec![f64::NAN; plan.symbols.len() * 5],
             series: vec![f64::NAN; plan.series.len()],
             advanced: 0,
             now: None,
@@ -171,8 +372,12 @@ impl Evaluator {
 
     /// Records a bar of `symbol` closing at this tick. Call for every symbol
     /// that printed, then [`Evaluator::evaluate`].
+    #[inline]
     pub fn bar(&mut self, symbol: usize, bar: ClosedBar) {
         self.bars[symbol] = Some(bar);
+        let b = &bar.bar;
+        self.fields[symbol * 5..symbol * 5 + 5]
+            .copy_from_slice(&[b.open, b.high, b.low, b.close, b.volume]);
         self.advanced |= 1 << symbol;
         for (sym, agg) in &mut self.aggs {
             if *sym as usize == symbol {
@@ -189,6 +394,12 @@ impl Evaluator {
     /// The latest bar of `symbol` (as of the current tick).
     pub fn latest_bar(&self, symbol: usize) -> Option<&ClosedBar> {
         self.bars[symbol].as_ref()
+    }
+
+    /// The latest close of `symbol` (NaN before its first bar).
+    #[inline]
+    pub fn latest_close(&self, symbol: usize) -> f64 {
+        self.fields[symbol * 5 + 3]
     }
 
     /// The tick time of the last evaluation.
@@ -213,182 +424,151 @@ impl Evaluator {
     pub fn evaluate(&mut self, now: Timestamp) {
         self.now = Some(now);
         let advanced = self.advanced;
-        for w in 0..self.work.len() {
-            let i = self.work[w] as usize;
-            let node = &self.plan_nodes[i];
-            let clock = node.clock;
-            let moves = clock == 0 || clock & advanced != 0;
-            let v = match node.op {
-                Op::Const(bits) => f64::from_bits(bits),
-                Op::Field(s, f) => match &self.bars[s as usize] {
-                    Some(b) => match f {
-                        crate::syntax::ast::Field::Open => b.bar.open,
-                        crate::syntax::ast::Field::High => b.bar.high,
-                        crate::syntax::ast::Field::Low => b.bar.low,
-                        crate::syntax::ast::Field::Close => b.bar.close,
-                        crate::syntax::ast::Field::Volume => b.bar.volume,
-                    },
-                    None => f64::NAN,
-                },
-                Op::Series(s) => self.series[s as usize],
-                Op::Func(f, a) => apply_func(f, self.slots[a as usize]),
-                Op::Arith(op, a, b) => {
-                    apply_arith(op, self.slots[a as usize], self.slots[b as usize])
+        let slots = &mut self.slots[..];
+        let st = &mut self.states;
+        let b = |x: bool| f64::from(u8::from(x));
+        for ins in &self.code {
+            // Stateful nodes advance on their clock, else keep the slot.
+            if ins.gate != 0 && ins.gate & advanced == 0 {
+                continue;
+            }
+            let a = ins.a as usize;
+            let s = ins.st as usize;
+            let v = match ins.code {
+                Code::Field => self.fields[a],
+                Code::Series => self.series[a],
+                Code::Neg => -slots[a],
+                Code::Not => b(slots[a] != 1.0),
+                Code::Abs => slots[a].abs(),
+                Code::Log => {
+                    let x = slots[a];
+                    if x > 0.0 { x.ln() } else { f64::NAN }
                 }
-                Op::Cmp(op, a, b) => {
-                    let (x, y) = (self.slots[a as usize], self.slots[b as usize]);
-                    let r = match op {
-                        Cmp::Lt => x < y,
-                        Cmp::Le => x <= y,
-                        Cmp::Gt => x > y,
-                        Cmp::Ge => x >= y,
-                        Cmp::Eq => x == y,
-                        Cmp::Ne => x != y && !x.is_nan() && !y.is_nan(),
-                    };
-                    f64::from(u8::from(r))
+                Code::Sqrt => {
+                    let x = slots[a];
+                    if x >= 0.0 { x.sqrt() } else { f64::NAN }
                 }
-                Op::And(a, b) => f64::from(u8::from(
-                    self.slots[a as usize] == 1.0 && self.slots[b as usize] == 1.0,
-                )),
-                Op::Or(a, b) => f64::from(u8::from(
-                    self.slots[a as usize] == 1.0 || self.slots[b as usize] == 1.0,
-                )),
-                Op::If(c, a, b) => {
-                    if self.slots[c as usize] == 1.0 {
-                        self.slots[a as usize]
+                Code::Add => slots[a] + slots[ins.b as usize],
+                Code::Sub => slots[a] - slots[ins.b as usize],
+                Code::Mul => slots[a] * slots[ins.b as usize],
+                Code::Div => {
+                    apply_arith(crate::compile::Arith::Div, slots[a], slots[ins.b as usize])
+                }
+                Code::Min => {
+                    apply_arith(crate::compile::Arith::Min, slots[a], slots[ins.b as usize])
+                }
+                Code::Max => {
+                    apply_arith(crate::compile::Arith::Max, slots[a], slots[ins.b as usize])
+                }
+                Code::Lt => b(slots[a] < slots[ins.b as usize]),
+                Code::Le => b(slots[a] <= slots[ins.b as usize]),
+                Code::Gt => b(slots[a] > slots[ins.b as usize]),
+                Code::Ge => b(slots[a] >= slots[ins.b as usize]),
+                Code::Eq => b(slots[a] == slots[ins.b as usize]),
+                Code::Ne => {
+                    let (x, y) = (slots[a], slots[ins.b as usize]);
+                    b(x != y && !x.is_nan() && !y.is_nan())
+                }
+                Code::And => b(slots[a] == 1.0 && slots[ins.b as usize] == 1.0),
+                Code::Or => b(slots[a] == 1.0 || slots[ins.b as usize] == 1.0),
+                Code::If => {
+                    if slots[a] == 1.0 {
+                        slots[ins.b as usize]
                     } else {
-                        self.slots[b as usize]
+                        slots[ins.c as usize]
                     }
                 }
-                Op::Session(_, _, what) => {
-                    let agg = &self.aggs[self.agg_of_node[i] as usize].1;
-                    let v = match what {
-                        SessionValue::Open => agg.open(),
-                        SessionValue::High => agg.high(),
-                        SessionValue::Low => agg.low(),
-                        SessionValue::Close => agg.close(),
-                        SessionValue::Volume => agg.volume(),
-                        SessionValue::Return => agg.session_return(),
-                        SessionValue::Drop => agg.session_return().map(|r| -r),
+                Code::Session => {
+                    let agg = &self.aggs[s].1;
+                    let v = match ins.b {
+                        0 => agg.open(),
+                        1 => agg.high(),
+                        2 => agg.low(),
+                        3 => agg.close(),
+                        4 => agg.volume(),
+                        5 => agg.session_return(),
+                        _ => agg.session_return().map(|r| -r),
                     };
                     v.unwrap_or(f64::NAN)
                 }
-                Op::InSession(s) => f64::from(u8::from(self.in_session(s as usize, now))),
-                Op::Age(s) => match &self.bars[s as usize] {
+                Code::InSession => b(in_session(&mut self.in_session[a], &self.sessions[a], now)),
+                Code::Age => match &self.bars[a] {
                     Some(b) => now.duration_since(b.close).as_secs_f64(),
                     None => f64::NAN,
                 },
-                // Stateful nodes: advance on their clock, else keep the slot.
-                _ if !moves => self.slots[i],
-                Op::Kernel(k, x, _) => {
-                    let x = self.slots[x as usize];
-                    match &mut self.states[i] {
-                        State::Sma(s) => s.update(x),
-                        State::Ema(s) => s.update(x),
-                        State::Wma(s) => s.update(x),
-                        State::Rsi(s) => s.update(x),
-                        State::Stdev(s) => s.update(x),
-                        State::Highest(s) => s.update(x),
-                        State::Lowest(s) => s.update(x),
-                        State::Slope(s) => s.update(x),
-                        State::Lookback(s) => {
-                            let past = s.update(x);
-                            match k {
-                                Kernel::Change => {
-                                    if past == 0.0 {
-                                        f64::NAN
-                                    } else {
-                                        x / past - 1.0
-                                    }
-                                }
-                                Kernel::Diff => x - past,
-                                _ => past,
-                            }
-                        }
-                        _ => unreachable!("kernel state matches its op"),
+                Code::Sma => st.sma[s].update(slots[a]),
+                Code::Ema => st.ema[s].update(slots[a]),
+                Code::Wma => st.wma[s].update(slots[a]),
+                Code::Rsi => st.rsi[s].update(slots[a]),
+                Code::Stdev => st.stdev[s].update(slots[a]),
+                Code::Highest => st.highest[s].update(slots[a]),
+                Code::Lowest => st.lowest[s].update(slots[a]),
+                Code::Slope => st.slope[s].update(slots[a]),
+                Code::Lookback => st.lookback[s].update(slots[a]),
+                Code::Change => {
+                    let x = slots[a];
+                    let past = st.lookback[s].update(x);
+                    if past == 0.0 {
+                        f64::NAN
+                    } else {
+                        x / past - 1.0
                     }
                 }
-                Op::TimeChange(x, _) => match &mut self.states[i] {
-                    State::TimeChange(s) => s.update(now, self.slots[x as usize]),
-                    _ => unreachable!("state matches its op"),
+                Code::Diff => {
+                    let x = slots[a];
+                    x - st.lookback[s].update(x)
+                }
+                Code::TimeChange => st.time_change[s].update(now, slots[a]),
+                Code::TimeDiff => st.time_diff[s].update(now, slots[a]),
+                Code::Atr => match &self.bars[a] {
+                    Some(b) => st.atr[s].update(b.bar.high, b.bar.low, b.bar.close),
+                    None => f64::NAN,
                 },
-                Op::TimeDiff(x, _) => match &mut self.states[i] {
-                    State::TimeDiff(s) => s.update(now, self.slots[x as usize]),
-                    _ => unreachable!("state matches its op"),
-                },
-                Op::Atr(s, _) => match (&mut self.states[i], &self.bars[s as usize]) {
-                    (State::Atr(a), Some(b)) => a.update(b.bar.high, b.bar.low, b.bar.close),
-                    _ => f64::NAN,
-                },
-                Op::Volatility(s, n) => match (&mut self.states[i], &self.bars[s as usize]) {
-                    (State::Volatility(v, times), Some(b)) => {
+                Code::Volatility => match &self.bars[a] {
+                    Some(b) => {
+                        let (v, times) = &mut st.volatility[s];
                         let raw = v.update(b.bar.close);
                         let t = b.close.as_second() as f64;
                         let past = times.update(t);
                         let span = t - past;
                         if span > 0.0 {
-                            raw * (n as f64 * YEAR_SECONDS / span).sqrt()
+                            raw * (f64::from(ins.b) * YEAR_SECONDS / span).sqrt()
                         } else {
                             f64::NAN
                         }
                     }
-                    _ => f64::NAN,
+                    None => f64::NAN,
                 },
-                Op::Gap(s) => match (&mut self.states[i], &self.bars[s as usize]) {
-                    (State::Gap(g), Some(b)) => g.update(b.bar.open, b.bar.close),
-                    _ => f64::NAN,
+                Code::Gap => match &self.bars[a] {
+                    Some(b) => st.gap[s].update(b.bar.open, b.bar.close),
+                    None => f64::NAN,
                 },
-                Op::Cross(a, b, above) => {
-                    let (ca, cb) = (
-                        self.plan_nodes[a as usize].clock,
-                        self.plan_nodes[b as usize].clock,
-                    );
-                    let (va, vb) = (self.slots[a as usize], self.slots[b as usize]);
-                    match &mut self.states[i] {
-                        State::Cross(st) => {
-                            if ca == 0 || ca & advanced != 0 {
-                                st[1] = st[0];
-                                st[0] = va;
-                            }
-                            if cb == 0 || cb & advanced != 0 {
-                                st[3] = st[2];
-                                st[2] = vb;
-                            }
-                            let r = if above {
-                                st[0] > st[2] && st[1] <= st[3]
-                            } else {
-                                st[0] < st[2] && st[1] >= st[3]
-                            };
-                            f64::from(u8::from(r))
+                Code::BarsSince => st.bars_since[s].update(slots[a] == 1.0),
+                Code::CrossAbove | Code::CrossBelow => {
+                    let c = &mut st.cross[s];
+                    if ins.c == 1 {
+                        c.v = [slots[a], c.v[0], slots[ins.b as usize], c.v[2]];
+                    } else {
+                        if c.ca == 0 || c.ca & advanced != 0 {
+                            c.v[1] = c.v[0];
+                            c.v[0] = slots[a];
                         }
-                        _ => unreachable!("state matches its op"),
+                        if c.cb == 0 || c.cb & advanced != 0 {
+                            c.v[3] = c.v[2];
+                            c.v[2] = slots[ins.b as usize];
+                        }
                     }
+                    let v = &c.v;
+                    b(if ins.code == Code::CrossAbove {
+                        v[0] > v[2] && v[1] <= v[3]
+                    } else {
+                        v[0] < v[2] && v[1] >= v[3]
+                    })
                 }
-                Op::BarsSince(c) => match &mut self.states[i] {
-                    State::BarsSince(b) => b.update(self.slots[c as usize] == 1.0),
-                    _ => unreachable!("state matches its op"),
-                },
             };
-            self.slots[i] = v;
+            slots[ins.out as usize] = v;
         }
         self.advanced = 0;
-    }
-
-    /// Whether `now` is inside session `s`, with the current window or gap
-    /// cached so that most ticks need no time-zone arithmetic.
-    fn in_session(&mut self, s: usize, now: Timestamp) -> bool {
-        let (from, until, inside) = self.in_session[s];
-        if from <= now && now < until {
-            return inside;
-        }
-        let entry = match self.sessions[s].locate(now) {
-            crate::session::Location::Inside { start, end, .. } => (start, end, true),
-            crate::session::Location::Outside { next_start } => {
-                (now, next_start.unwrap_or(Timestamp::MAX), false)
-            }
-        };
-        self.in_session[s] = entry;
-        entry.2
     }
 
     /// Renders a value in its unit, for explanations and `eval` output:
@@ -396,65 +576,214 @@ impl Evaluator {
     /// booleans as `true`/`false`, numbers as [`format_number`] does
     /// Deterministic.
     pub fn format(&self, node: NodeId) -> String {
-        format_value(self.value(node), self.plan_nodes[node as usize].unit)
+        format_value(self.value(node), self.units[node as usize])
     }
+
+    /// Appends [`Evaluator::format`] of `node` to `out`.
+    pub fn format_into(&self, node: NodeId, out: &mut String) {
+        format_value_into(self.value(node), self.units[node as usize], out);
+    }
+}
+
+/// Whether `now` is inside `session`, with the current window or gap cached
+/// in `cache` so that most ticks need no time-zone arithmetic.
+fn in_session(
+    cache: &mut (Timestamp, Timestamp, bool),
+    session: &crate::session::Session,
+    now: Timestamp,
+) -> bool {
+    let (from, until, inside) = *cache;
+    if from <= now && now < until {
+        return inside;
+    }
+    let entry = match session.locate(now) {
+        crate::session::Location::Inside { start, end, .. } => (start, end, true),
+        crate::session::Location::Outside { next_start } => {
+            (now, next_start.unwrap_or(Timestamp::MAX), false)
+        }
+    };
+    *cache = entry;
+    entry.2
 }
 
 /// Formats a value in its unit (see [`Evaluator::format`]); `na` for NaN.
 pub fn format_value(v: f64, unit: Unit) -> String {
+    let mut out = String::new();
+    format_value_into(v, unit, &mut out);
+    out
+}
+
+/// Appends [`format_value`] of `v` to `out`.
+pub fn format_value_into(v: f64, unit: Unit, out: &mut String) {
+    use std::fmt::Write;
     if v.is_nan() {
-        return "na".to_string();
+        out.push_str("na");
+        return;
     }
-    match unit {
-        Unit::Bool => (if v == 1.0 { "true" } else { "false" }).to_string(),
-        Unit::Percent => format!("{:.2}%", v * 100.0),
+    // Writing into a `String` cannot fail.
+    let _ = match unit {
+        Unit::Bool => {
+            out.push_str(if v == 1.0 { "true" } else { "false" });
+            Ok(())
+        }
+        Unit::Percent => write!(out, "{:.2}%", v * 100.0),
         Unit::Duration => {
             if v % 86_400.0 == 0.0 {
-                format!("{}d", v / 86_400.0)
+                write!(out, "{}d", v / 86_400.0)
             } else if v % 3_600.0 == 0.0 {
-                format!("{}h", v / 3_600.0)
+                write!(out, "{}h", v / 3_600.0)
             } else {
-                format!("{}s", v)
+                write!(out, "{}s", v)
             }
         }
-        Unit::Bars => format!("{v} bars"),
-        Unit::Number => format_number(v),
-    }
+        Unit::Bars => write!(out, "{v} bars"),
+        Unit::Number => {
+            format_number_into(v, out);
+            Ok(())
+        }
+    };
 }
 
 /// A number as written when it has at most 8 significant digits (prices as
 /// quoted), else rounded to 6 significant digits (half away from zero).
 pub fn format_number(v: f64) -> String {
+    let mut out = String::new();
+    format_number_into(v, &mut out);
+    out
+}
+
+/// Appends [`format_number`] of `v` to `out`.
+pub fn format_number_into(v: f64, out: &mut String) {
     if v == 0.0 {
-        return "0".to_string();
+        out.push('0');
+        return;
     }
+    if !fast_number(v, out) {
+        slow_number(v, out);
+    }
+}
+
+/// The definition of [`format_number`], through the standard library's
+/// shortest round-trip formatting (twice for rounded values).
+fn slow_number(v: f64, out: &mut String) {
+    use std::fmt::Write;
     // Values with few digits (prices as quoted: 19554.25) print exactly.
-    let exact = format!("{v}");
-    let significant = exact
+    let start = out.len();
+    let _ = write!(out, "{v}");
+    let significant = out[start..]
         .trim_start_matches('-')
         .trim_start_matches(['0', '.'])
         .bytes()
         .filter(u8::is_ascii_digit)
         .count();
     if significant <= 8 {
-        return exact;
+        return;
     }
+    out.truncate(start);
     let mag = v.abs().log10().floor() as i32;
     let scale = 10f64.powi((5 - mag).clamp(0, 10));
     // An integer divided by a power of ten is the double nearest to that
     // decimal, so the shortest round-trip form prints exactly its digits.
     let r = (v * scale).round() / scale;
     if r == 0.0 {
-        "0".to_string()
+        out.push('0');
     } else {
-        format!("{r}")
+        let _ = write!(out, "{r}");
     }
+}
+
+/// The powers of ten that are exact doubles.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// [`slow_number`] without the standard formatting, for nonzero values in
+/// `[1e-14, 1e8)` (false for the others, written by [`slow_number`]).
+///
+/// The shortest round-trip form of a double has at most 8 significant
+/// digits exactly when the double is the one nearest to some decimal
+/// `d x 10^-k` with `|d| < 10^8`, `k` = 7 - its decimal magnitude: `v x
+/// 10^k` is then within 1e-7 of the integer `d`, and `d / 10^k` (both exact,
+/// one correctly rounded division) gives `v` back. That decimal is then the
+/// shortest form: any other with at most 8 digits is at least `|v| x 1e-8`
+/// away, far more than the half ulp a round-trip form may be off. The
+/// magnitude from `log10` may be off by one, so the three neighbours are
+/// tried. The rounded value `m / 10^e` (6 significant digits) likewise
+/// prints as the digits of `m`.
+fn fast_number(v: f64, out: &mut String) -> bool {
+    let a = v.abs();
+    if !(1e-14..1e8).contains(&a) {
+        return false;
+    }
+    let mag = a.log10().floor() as i32;
+    for k in [7 - mag, 6 - mag, 8 - mag] {
+        if !(0..=22).contains(&k) {
+            continue;
+        }
+        let p = POW10[k as usize];
+        let d = (v * p).round();
+        if d.abs() < 1e8 && d / p == v {
+            write_decimal(d, k as u32, out);
+            return true;
+        }
+    }
+    // More than 8 digits: 6 significant digits, as in `slow_number`.
+    let e = (5 - mag).clamp(0, 10);
+    let scale = 10f64.powi(e);
+    let m = (v * scale).round();
+    if m / scale == 0.0 {
+        out.push('0');
+    } else {
+        write_decimal(m, e as u32, out);
+    }
+    true
+}
+
+/// Writes the decimal `m x 10^-e` (`m` a nonzero integer below 2^53) as
+/// Rust's `Display` writes a double: no exponent, no trailing zeros.
+fn write_decimal(m: f64, e: u32, out: &mut String) {
+    let mut n = m.abs() as u64;
+    let mut e = e as usize;
+    while e > 0 && n.is_multiple_of(10) {
+        n /= 10;
+        e -= 1;
+    }
+    // Digits right-aligned, then the point and leading zeros before them:
+    // at most 16 digits, 22 zeros, a point, a sign.
+    let mut buf = [b'0'; 48];
+    let mut i = buf.len();
+    let mut written = 0;
+    loop {
+        if written == e && e > 0 {
+            i -= 1;
+            buf[i] = b'.';
+        }
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        written += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if written <= e {
+        // `0.000ddd`: the zeros after the point are already in `buf`.
+        i -= e - written;
+        i -= 2;
+        buf[i + 1] = b'.';
+    }
+    if m < 0.0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::Arith;
+    use crate::compile::{Arith, apply_arith};
 
     #[test]
     fn numbers_format_deterministically() {
@@ -467,6 +796,75 @@ mod tests {
         assert_eq!(format_value(-0.021, Unit::Percent), "-2.10%");
         assert_eq!(format_value(86_400.0, Unit::Duration), "1d");
         assert_eq!(format_value(f64::NAN, Unit::Number), "na");
+    }
+
+    /// The fast path writes exactly what the standard formatting does.
+    #[test]
+    fn fast_numbers_match_the_definition() {
+        let check = |v: f64| {
+            let (mut fast, mut slow) = (String::new(), String::new());
+            if fast_number(v, &mut fast) {
+                slow_number(v, &mut slow);
+                assert_eq!(fast, slow, "{v:e}");
+            }
+        };
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        for _ in 0..50_000 {
+            let r = next();
+            let unit = (r >> 11) as f64 / (1u64 << 53) as f64;
+            let exp = (next() % 24) as i32 - 15;
+            let v = unit * 10f64.powi(exp);
+            let sign = if r & 1 == 0 { 1.0 } else { -1.0 };
+            check(sign * v);
+            // Quoted prices and other short decimals.
+            let digits = (next() % 9) as i32;
+            let q = (v * 10f64.powi(digits)).round() / 10f64.powi(digits);
+            check(sign * q);
+            check(q / 7.0);
+            check(q * 1e-3);
+            // Means of quoted prices, as an SMA gives.
+            check((q + 0.01 * (next() % 100) as f64) / 3.0);
+        }
+        for v in [
+            1e-14,
+            9.999999999e-15,
+            1e8,
+            99_999_999.5,
+            99_999_999.0,
+            0.1,
+            0.3,
+            1.0,
+            9.999999995,
+            9.9999999,
+            99_999.995,
+            0.000123456789,
+            19464.912345,
+            2411.2999999,
+            1e-5,
+            1.5e-6,
+            123_456_789.0,
+            5e-11,
+            4.9e-11,
+            1e-10,
+        ] {
+            check(v);
+            check(-v);
+        }
+    }
+
+    #[test]
+    fn formatting_appends() {
+        let mut s = String::from("x = ");
+        format_number_into(19464.912345, &mut s);
+        s.push_str(", ");
+        format_value_into(0.015, Unit::Percent, &mut s);
+        assert_eq!(s, "x = 19464.9, 1.50%");
     }
 
     #[test]

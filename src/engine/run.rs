@@ -124,6 +124,8 @@ pub struct Engine {
     ignored: u64,
     /// False while warming up before `--from`: rules do not run.
     trading: bool,
+    /// Reusable buffer in which explanations are rendered.
+    scratch: String,
 }
 
 impl Engine {
@@ -143,6 +145,7 @@ impl Engine {
             events: Vec::with_capacity(16),
             ignored: 0,
             trading: true,
+            scratch: String::with_capacity(256),
         }
     }
 
@@ -188,8 +191,14 @@ impl Engine {
         self.eval.evaluate(time);
         // 3. Rules in file order.
         for r in 0..self.plan.rules.len() * usize::from(self.trading) {
-            self.run_rule(r, time);
-            self.drain_events(sink);
+            // A rule whose conditions are false does nothing (most ticks).
+            let rule = &self.plan.rules[r];
+            if rule.exit_when.is_some_and(|c| self.eval.is_true(c))
+                || rule.condition.is_none_or(|c| self.eval.is_true(c))
+            {
+                self.run_rule(r, time);
+                self.drain_events(sink);
+            }
         }
         self.flush_queue(sink, false);
         // 4. Mark to market.
@@ -217,7 +226,15 @@ impl Engine {
         self.metrics.summary()
     }
 
+    /// Handles the book's events (most ticks have none).
+    #[inline(always)]
     fn drain_events(&mut self, sink: &mut impl Sink) {
+        if !self.events.is_empty() {
+            self.handle_events(sink);
+        }
+    }
+
+    fn handle_events(&mut self, sink: &mut impl Sink) {
         for ev in self.events.drain(..) {
             match ev {
                 Event::Filled(f) => {
@@ -281,7 +298,7 @@ impl Engine {
             let reason = rule
                 .exit_explain
                 .as_ref()
-                .map(|e| explain(e, &self.eval))
+                .map(|e| render(e, &self.eval, &mut self.scratch))
                 .unwrap_or_default();
             let qty: f64 = self.book.position(sym).abs();
             self.submit(
@@ -329,7 +346,7 @@ impl Engine {
         let mut reason = rule
             .explain
             .as_ref()
-            .map(|e| explain(e, &self.eval))
+            .map(|e| render(e, &self.eval, &mut self.scratch))
             .unwrap_or_else(|| "always".into());
         let quantity = match intent {
             Intent::Buy | Intent::Short => match self.quantity(rule) {
@@ -418,7 +435,7 @@ impl Engine {
             symbol: self.plan.symbols[sym].name.clone(),
             action,
             quantity,
-            price: self.eval.latest_bar(sym).map_or(f64::NAN, |b| b.bar.close),
+            price: self.eval.latest_close(sym),
             fill_time: None,
             fill_price: None,
             reason,
@@ -440,7 +457,7 @@ impl Engine {
 
     fn quantity(&self, rule: &RulePlan) -> Result<f64, NoOrder> {
         let sym = rule.symbol as usize;
-        let price = self.eval.latest_bar(sym).map_or(f64::NAN, |b| b.bar.close);
+        let price = self.eval.latest_close(sym);
         let inst = self.book.instrument(sym);
         let stop_distance = rule.stop.and_then(|d| {
             let v = self.eval.value(d.node);
@@ -488,6 +505,14 @@ pub fn explain(e: &Explain, eval: &Evaluator) -> String {
     out
 }
 
+/// [`explain`] rendered in the reusable buffer `scratch`, then copied
+/// out with one allocation of the right size.
+fn render(e: &Explain, eval: &Evaluator, scratch: &mut String) -> String {
+    scratch.clear();
+    explain_into(e, eval, false, scratch);
+    scratch.as_str().to_owned()
+}
+
 /// Appends ` [false]` to a condition part that is false (inside `or` or
 /// `not`), unless an enclosing part already says so.
 fn mark_false(node: crate::compile::NodeId, eval: &Evaluator, quiet: bool, out: &mut String) {
@@ -506,7 +531,7 @@ fn explain_into(e: &Explain, eval: &Evaluator, quiet: bool, out: &mut String) {
             out.push_str(text);
             if !literal {
                 out.push_str(" = ");
-                out.push_str(&eval.format(*node));
+                eval.format_into(*node, out);
             }
         }
         Explain::Flag { text, node } => {
@@ -537,10 +562,13 @@ fn explain_into(e: &Explain, eval: &Evaluator, quiet: bool, out: &mut String) {
             explain_into(amount, eval, true, out);
             out.push_str(" within ");
             out.push_str(window);
-            out.push_str(&format!(
-                " (change({subject}, {window}) = {})",
-                eval.format(*change)
-            ));
+            out.push_str(" (change(");
+            out.push_str(subject);
+            out.push_str(", ");
+            out.push_str(window);
+            out.push_str(") = ");
+            eval.format_into(*change, out);
+            out.push(')');
             mark_false(*node, eval, quiet, out);
         }
         Explain::Logic { node, lhs, op, rhs } => {
@@ -571,7 +599,7 @@ fn explain_into(e: &Explain, eval: &Evaluator, quiet: bool, out: &mut String) {
                 // A let holding a plain value shows it: `rate_gap = 5.25%`.
                 Explain::Value { node, .. } => {
                     out.push_str(" = ");
-                    out.push_str(&eval.format(*node));
+                    eval.format_into(*node, out);
                 }
                 other => {
                     let false_here = !quiet && !eval.is_true(*node);

@@ -91,6 +91,7 @@ impl Metrics {
     }
 
     /// Records the equity marked at tick `time`; `exposed` when any position is open.
+    #[inline]
     pub fn mark(&mut self, time: Timestamp, equity: f64, exposed: bool) {
         self.first_time.get_or_insert(time);
         self.last_time = Some(time);
