@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil};
 
 use super::decimal::parse_decimal;
+use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
 use super::stamp::{self, Resolved, Ymd};
@@ -22,9 +23,13 @@ const INFER_ROWS: usize = 64;
 
 pub(crate) type CsvReader = csv::Reader<BufReader<Box<dyn Read>>>;
 
-/// Open a CSV or gzip CSV (detected by its magic bytes), detecting the
-/// delimiter (`,`, `;` or tab) from the first line.
-pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), DataError> {
+/// Open a plain or gzip file (detected by its magic bytes), detecting the
+/// delimiter (`,`, `;` or tab) from the first line: the file's name for
+/// messages, the buffered bytes, the delimiter, and the file's length when
+/// it is not gzip.
+pub(crate) fn open_input(
+    path: &Path,
+) -> Result<(String, BufReader<Box<dyn Read>>, u8, Option<u64>), DataError> {
     let file = path.display().to_string();
     let io = |source| DataError::Io {
         file: file.clone(),
@@ -50,6 +55,13 @@ pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), 
     let mut buf = BufReader::with_capacity(1 << 16, inner);
     let head = buf.fill_buf().map_err(io)?;
     let delimiter = detect_delimiter(head);
+    Ok((file, buf, delimiter, if gz { None } else { len }))
+}
+
+/// Open a CSV or gzip CSV (detected by its magic bytes), detecting the
+/// delimiter (`,`, `;` or tab) from the first line.
+pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), DataError> {
+    let (file, buf, delimiter, len) = open_input(path)?;
     let rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -57,7 +69,7 @@ pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), 
         .comment(Some(b'#'))
         .buffer_capacity(1 << 16)
         .from_reader(buf);
-    Ok((file, rdr, if gz { None } else { len }))
+    Ok((file, rdr, len))
 }
 
 /// The delimiter used most on the first line: `,`, `;` or tab (default `,`).
@@ -245,6 +257,49 @@ impl Layout {
     }
 }
 
+/// What the next record gave.
+enum Got {
+    /// An ordinary row, read the fast way.
+    Fast(Row),
+    /// A row read by [`BarReader::parse_row`], or its error.
+    Slow(Result<Row, DataError>),
+    /// A blank line.
+    Blank,
+    /// The end of the file.
+    Eof,
+}
+
+/// Field access shared by `csv` records and simple lines.
+trait Fields {
+    /// Field `i`, or `None` past the last.
+    fn get(&self, i: usize) -> Option<&[u8]>;
+    /// The record's line number.
+    fn lineno(&self) -> u64;
+}
+
+impl Fields for ByteRecord {
+    #[inline(always)]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        ByteRecord::get(self, i)
+    }
+
+    fn lineno(&self) -> u64 {
+        self.position().map_or(0, |p| p.line())
+    }
+}
+
+impl Fields for LineFields<'_> {
+    #[inline(always)]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        LineFields::get(self, i)
+    }
+
+    #[inline(always)]
+    fn lineno(&self) -> u64 {
+        self.lineno
+    }
+}
+
 /// One accepted row, before its close is known.
 #[derive(Clone, Copy, Debug)]
 struct Row {
@@ -324,7 +379,7 @@ fn daily_close_of(
 /// skips and counts row errors instead).
 pub struct BarReader {
     file: String,
-    rdr: CsvReader,
+    src: Input,
     rec: ByteRecord,
     layout: Layout,
     opts: SourceOptions,
@@ -353,12 +408,14 @@ impl BarReader {
     /// `Io` when it cannot be read, `Empty` for an empty file,
     /// `MissingColumn` when the header lacks time, open, high, low or close.
     pub fn open(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<BarReader, DataError> {
-        let (file, mut rdr, file_len) = open_csv(path.as_ref())?;
+        let (file, buf, delimiter, file_len) = open_input(path.as_ref())?;
+        let mut src = Input::new(buf, delimiter);
         let mut rec = ByteRecord::new();
-        if !rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| csv_error(&file, e))?
-        {
+        let next = src.next(&mut rec).map_err(|source| DataError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        if next != Next::Record {
             return Err(DataError::Empty { file });
         }
         let (layout, first_data) = match Layout::from_header(&file, &rec) {
@@ -372,7 +429,7 @@ impl BarReader {
         report.interval_declared = opts.interval.is_some();
         Ok(BarReader {
             file,
-            rdr,
+            src,
             rec,
             layout,
             utc: stamp::zone_is_utc(&opts.zone),
@@ -417,7 +474,7 @@ impl BarReader {
     /// bytes per row so far), for preallocation; `None` for gzip input.
     pub fn estimated_rows(&self) -> Option<usize> {
         let len = self.file_len?;
-        let read = self.rdr.position().byte();
+        let read = self.src.offset();
         let rows = self.report.rows + self.pending.len() as u64 + self.report.skipped;
         if rows < 8 || read == 0 {
             return None;
@@ -476,7 +533,7 @@ impl BarReader {
     /// otherwise (then [`Self::parse_row`] reads it again and names the
     /// problem). Builds no error values and trims nothing.
     #[inline(always)]
-    fn fast_row(&self, rec: &ByteRecord) -> Option<Row> {
+    fn fast_row(&self, rec: &impl Fields) -> Option<Row> {
         let (time, date) = match self.layout.time {
             TimeCols::One(i) => {
                 let b = rec.get(i)?;
@@ -532,7 +589,7 @@ impl BarReader {
             ohlcv[4] = v;
         }
         Some(Row {
-            line: rec.position().map_or(0, |p| p.line()),
+            line: rec.lineno(),
             time,
             date,
             ohlcv,
@@ -660,20 +717,52 @@ impl BarReader {
                     None => self.parse_row(&rec),
                 }
             } else {
-                match self.rdr.read_byte_record(&mut self.rec) {
-                    Ok(true) => {}
-                    Ok(false) => return None,
-                    Err(e) => return Some(Err(csv_error(&self.file, e))),
-                }
-                match self.fast_row(&self.rec) {
-                    Some(row) => Ok(row),
-                    None if self.is_blank() => continue,
-                    None => self.parse_row(&self.rec),
+                match self.read_next() {
+                    Ok(Got::Fast(row)) => Ok(row),
+                    Ok(Got::Slow(r)) => r,
+                    Ok(Got::Blank) => continue,
+                    Ok(Got::Eof) => return None,
+                    Err(e) => return Some(Err(e)),
                 }
             };
             if let Some(r) = self.accept(result) {
                 return Some(r);
             }
+        }
+    }
+
+    /// Read the next record and make it a row: the fast way when it is
+    /// ordinary, [`Self::parse_row`] otherwise.
+    #[inline(always)]
+    fn read_next(&mut self) -> Result<Got, DataError> {
+        match self.src.next(&mut self.rec) {
+            Err(source) => Err(DataError::Io {
+                file: self.file.clone(),
+                source,
+            }),
+            Ok(Next::Eof) => Ok(Got::Eof),
+            Ok(Next::Line(lineno)) => {
+                let f = self.src.fields(lineno);
+                if let Some(row) = self.fast_row(&f) {
+                    return Ok(Got::Fast(row));
+                }
+                f.to_record(&mut self.rec);
+                Ok(self.slow_row())
+            }
+            Ok(Next::Record) => match self.fast_row(&self.rec) {
+                Some(row) => Ok(Got::Fast(row)),
+                None => Ok(self.slow_row()),
+            },
+        }
+    }
+
+    /// The current record through the full path (or blank).
+    #[cold]
+    fn slow_row(&self) -> Got {
+        if self.is_blank() {
+            Got::Blank
+        } else {
+            Got::Slow(self.parse_row(&self.rec))
         }
     }
 
@@ -891,26 +980,26 @@ impl BarReader {
     pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
         loop {
             while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
-                match self.rdr.read_byte_record(&mut self.rec) {
-                    Ok(true) => {}
-                    Ok(false) => {
+                let got = match self.read_next() {
+                    Ok(Got::Eof) => {
                         self.eof = true;
                         break;
                     }
+                    Ok(got) => got,
                     Err(e) => {
                         self.done = true;
-                        return Err(csv_error(&self.file, e));
+                        return Err(e);
                     }
-                }
-                let result = match self.fast_row(&self.rec) {
-                    Some(row) if self.kind.is_some() => Ok(row),
-                    Some(row) => {
+                };
+                let result = match got {
+                    Got::Fast(row) if self.kind.is_some() => Ok(row),
+                    Got::Fast(row) => {
                         // The first row: `accept` notes its kind.
                         let _ = self.accept(Ok(row));
                         Ok(row)
                     }
-                    None if self.is_blank() => continue,
-                    None => match self.accept(self.parse_row(&self.rec)) {
+                    Got::Blank | Got::Eof => continue,
+                    Got::Slow(r) => match self.accept(r) {
                         Some(r) => r,
                         None => continue,
                     },
@@ -941,22 +1030,19 @@ impl BarReader {
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
         // The hot path: interval known, nothing buffered, an ordinary row.
         while self.resolved && self.pending.is_empty() && !self.eof {
-            match self.rdr.read_byte_record(&mut self.rec) {
-                Ok(true) => {}
-                Ok(false) => {
+            let result = match self.read_next() {
+                Ok(Got::Eof) => {
                     self.eof = true;
                     return None;
                 }
-                Err(e) => return Some(Err(csv_error(&self.file, e))),
-            }
-            let result = match self.fast_row(&self.rec) {
-                Some(row) if self.kind.is_some() => {
+                Err(e) => return Some(Err(e)),
+                Ok(Got::Fast(row)) if self.kind.is_some() => {
                     self.prev = Some((row.time, row.line));
                     return Some(self.emit(row));
                 }
-                Some(row) => Ok(row),
-                None if self.is_blank() => continue,
-                None => self.parse_row(&self.rec),
+                Ok(Got::Fast(row)) => Ok(row),
+                Ok(Got::Blank) => continue,
+                Ok(Got::Slow(r)) => r,
             };
             match self.accept(result) {
                 Some(Ok(row)) => return Some(self.emit(row)),
