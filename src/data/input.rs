@@ -160,8 +160,8 @@ impl Input {
         }
     }
 
-    /// Read every record with `csv` (for tests comparing both paths).
-    #[cfg(test)]
+    /// Whether to read simple lines by hand (off: everything with `csv`,
+    /// to compare both in tests).
     pub fn set_fast(&mut self, fast: bool) {
         self.fast = fast;
     }
@@ -219,7 +219,7 @@ impl Input {
     pub fn next(&mut self, rec: &mut ByteRecord) -> io::Result<Next> {
         loop {
             if self.first || !self.fast {
-                if let Some(next) = self.from_csv(rec)? {
+                if let Some(next) = self.by_csv(rec)? {
                     self.first = false;
                     return Ok(next);
                 }
@@ -236,7 +236,7 @@ impl Input {
                 }
                 // The last line, without a line end.
                 if !simple {
-                    if let Some(next) = self.from_csv(rec)? {
+                    if let Some(next) = self.by_csv(rec)? {
                         return Ok(next);
                     }
                     continue;
@@ -265,7 +265,7 @@ impl Input {
                 continue;
             }
             if !simple {
-                if let Some(next) = self.from_csv(rec)? {
+                if let Some(next) = self.by_csv(rec)? {
                     return Ok(next);
                 }
                 continue;
@@ -378,7 +378,7 @@ impl Input {
     /// episode, if any); `None` when the buffer had to be refilled first.
     #[cold]
     #[inline(never)]
-    fn from_csv(&mut self, rec: &mut ByteRecord) -> io::Result<Option<Next>> {
+    fn by_csv(&mut self, rec: &mut ByteRecord) -> io::Result<Option<Next>> {
         if self.episode.is_none() {
             let prefix = self.base + self.pos as u64 > 0;
             let rdr = csv::ReaderBuilder::new()

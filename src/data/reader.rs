@@ -21,15 +21,16 @@ use super::{Bar, ClosedBar, DataError};
 /// How many rows the reader looks at to infer the interval.
 const INFER_ROWS: usize = 64;
 
-pub(crate) type CsvReader = csv::Reader<BufReader<Box<dyn Read>>>;
+/// The buffered bytes of a (possibly gzip) file.
+pub(crate) type Buffered = BufReader<Box<dyn Read>>;
+
+pub(crate) type CsvReader = csv::Reader<Buffered>;
 
 /// Open a plain or gzip file (detected by its magic bytes), detecting the
 /// delimiter (`,`, `;` or tab) from the first line: the file's name for
 /// messages, the buffered bytes, the delimiter, and the file's length when
 /// it is not gzip.
-pub(crate) fn open_input(
-    path: &Path,
-) -> Result<(String, BufReader<Box<dyn Read>>, u8, Option<u64>), DataError> {
+pub(crate) fn open_input(path: &Path) -> Result<(String, Buffered, u8, Option<u64>), DataError> {
     let file = path.display().to_string();
     let io = |source| DataError::Io {
         file: file.clone(),
@@ -408,8 +409,15 @@ impl BarReader {
     /// `Io` when it cannot be read, `Empty` for an empty file,
     /// `MissingColumn` when the header lacks time, open, high, low or close.
     pub fn open(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<BarReader, DataError> {
-        let (file, buf, delimiter, file_len) = open_input(path.as_ref())?;
+        Self::open_with(path.as_ref(), opts, true)
+    }
+
+    /// [`Self::open`], reading simple lines by hand (`fast`) or everything
+    /// with `csv`.
+    fn open_with(path: &Path, opts: &SourceOptions, fast: bool) -> Result<BarReader, DataError> {
+        let (file, buf, delimiter, file_len) = open_input(path)?;
         let mut src = Input::new(buf, delimiter);
+        src.set_fast(fast);
         let mut rec = ByteRecord::new();
         let next = src.next(&mut rec).map_err(|source| DataError::Io {
             file: file.clone(),
@@ -1155,4 +1163,157 @@ pub fn check_file(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<DataRe
     let mut reader = BarReader::open(path, opts)?;
     reader.for_each_bar(|_| {})?;
     Ok(reader.into_report())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    /// Everything a reader tells about a file: the iterator's items, then
+    /// `for_each_bar`'s bars, result and report, and `load_bars`' result.
+    fn outcome(path: &Path, opts: &SourceOptions, fast: bool) -> String {
+        let mut out = String::new();
+        match BarReader::open_with(path, opts, fast) {
+            Err(e) => writeln!(out, "open: {e}").unwrap(),
+            Ok(mut r) => {
+                for item in r.by_ref() {
+                    writeln!(out, "{item:?}").unwrap();
+                }
+                writeln!(out, "{:?}\n{}", r.report(), r.report()).unwrap();
+            }
+        }
+        match BarReader::open_with(path, opts, fast) {
+            Err(e) => writeln!(out, "open: {e}").unwrap(),
+            Ok(mut r) => {
+                let mut bars = Vec::new();
+                let res = r.for_each_bar(|b| bars.push(b));
+                writeln!(out, "{bars:?}\n{res:?}\n{:?}", r.report()).unwrap();
+            }
+        }
+        out
+    }
+
+    /// The records of a file with their line numbers, as `Input` reads them.
+    fn records_by_input(path: &Path, fast: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let (_, buf, delimiter, _) = open_input(path).unwrap();
+        let mut src = Input::new(buf, delimiter);
+        src.set_fast(fast);
+        let mut rec = ByteRecord::new();
+        let mut out = Vec::new();
+        loop {
+            match src.next(&mut rec).unwrap() {
+                Next::Eof => return out,
+                Next::Line(line) => src.fields(line).to_record(&mut rec),
+                Next::Record => {}
+            }
+            out.push((rec.lineno(), rec.iter().map(<[u8]>::to_vec).collect()));
+        }
+    }
+
+    /// The same, as one `csv` reader reads them.
+    fn records_by_csv(path: &Path) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let (_, mut rdr, _) = open_csv(path).unwrap();
+        let mut rec = ByteRecord::new();
+        let mut out = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            out.push((rec.lineno(), rec.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn hand_split_lines_read_exactly_as_csv_reads_them() {
+        let h = "timestamp,open,high,low,close,volume";
+        let r = |t: &str, v: &str| format!("2024-01-0{t}Z,1.5,2.25,1.25,2,{v}");
+        let (r1, r2, r3, r4) = (
+            r("1T00:00:00", "10"),
+            r("1T00:01:00", "11"),
+            r("1T00:02:00", "12"),
+            r("1T00:03:00", "13"),
+        );
+        let lf = [h, &r1, &r2, &r3, &r4].join("\n");
+        let mut cases: Vec<String> = vec![
+            lf.clone(),
+            format!("{lf}\n"),
+            lf.replace('\n', "\r\n"),
+            format!("{}\r\n", lf.replace('\n', "\r\n")),
+            format!("{}\r", lf.replace('\n', "\r\n")),
+            format!("\u{feff}{lf}"),
+            format!("\u{feff}{}", lf.replace('\n', "\r\n")),
+            lf.replace(',', ";"),
+            lf.replace(',', "\t"),
+            lf.replace('\n', "\n\n\n"),
+            lf.replace('\n', "\r\n\r\n"),
+            lf.replace('\n', "\n  \n# a comment, with \"quote\n"),
+            lf.replace('\n', "\r\n \r\n#c\r\n\r\n"),
+            lf.replace('\n', "\r"),
+            lf.replace(&r2, &format!("{r2}\r{r3}"))
+                .replace(&format!("\n{r3}"), ""),
+            lf.replace(&r2, &r2.replace("1.5", "\"1.5\"")),
+            lf.replace(&r2, &r2.replace("1.5", "\"1.\n5\"")),
+            lf.replace(&r2, &format!("{r2},\"note\"\"s,\r\nmore\"")),
+            lf.replace(",", "\",\""),
+            lf.replace(&r3, &format!("{r3},x,y,z")),
+            lf.replace(&r3, &format!("{r3}{}", ",x".repeat(40))),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2"),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2,abc,2,1"),
+            lf.replace(&r3, &r1),
+            lf.replace(&r3, &r1.replace("1.5", "\"1.5\"")),
+            lf.replace(&r3, "2023-12-31T00:00:00Z,1,2,1,2,1"),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2,1,2,-1")
+                .replace('\n', "\r\n\n"),
+            lf.replace(&r3, "2024-01-01,1,2,1,2,1"),
+            lf.replace(&r3, "\u{feff}2024-01-01T00:02:00Z,1,2,1,2,1"),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2,1,2,\r1"),
+            lf.replace("timestamp", "\"timestamp\""),
+            lf.replace("timestamp", "\"time\nstamp\""),
+            [&r1, &r2, &r3].map(|s| s.as_str()).join("\n"),
+            [&r1, "", &r2, &r3].join("\r\n"),
+            format!("{h}\n"),
+            String::new(),
+            "#only a comment\n".into(),
+            format!("{h}\n\"{r1}"),
+        ];
+        // Long files cross the chunk buffer's refills, with quotes spread in.
+        let mut long = String::from(h);
+        for i in 0..9000 {
+            let (d, m) = (i / 1440 + 1, i % 1440);
+            let row = format!(
+                "2024-02-{d:02}T{:02}:{:02}:00Z,1{i}.5,1{i}.75,1{i}.25,1{i}.5,{i}",
+                m / 60,
+                m % 60
+            );
+            long.push_str(if i % 7 == 0 { "\r\n" } else { "\n" });
+            if i % 997 == 0 {
+                long.push_str(&row.replacen(',', ",\"", 1).replacen(',', "\",", 2));
+            } else if i % 1999 == 0 {
+                long.push_str("\n# comment\n");
+                long.push_str(&row);
+            } else {
+                long.push_str(&row);
+            }
+        }
+        cases.push(long.clone());
+        cases.push(long.replace(",1", ",\"1\""));
+        let dir = std::env::temp_dir().join(format!("playbook-fastcsv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("case.csv");
+        let skip = SourceOptions {
+            on_bad_row: OnBadRow::Skip,
+            ..SourceOptions::default()
+        };
+        for (k, case) in cases.iter().enumerate() {
+            std::fs::write(&path, case).unwrap();
+            let by_csv = records_by_csv(&path);
+            assert_eq!(records_by_input(&path, true), by_csv, "case {k}: {case:?}");
+            assert_eq!(records_by_input(&path, false), by_csv, "case {k}: {case:?}");
+            for opts in [&SourceOptions::default(), &skip] {
+                let fast = outcome(&path, opts, true);
+                let csv = outcome(&path, opts, false);
+                assert_eq!(fast, csv, "case {k}: {case:?}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
