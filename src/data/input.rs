@@ -130,13 +130,6 @@ pub(crate) struct Input {
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
-const M7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// High bit set in each byte of `v` that is not zero.
-#[inline(always)]
-fn nonzero(v: u64) -> u64 {
-    ((v & M7).wrapping_add(M7)) | v
-}
 
 impl Input {
     /// An input reading `inner`, whose fields are separated by `delimiter`.
@@ -289,30 +282,21 @@ impl Input {
     fn scan(&mut self) -> (Option<usize>, bool) {
         let b = &self.buf[self.pos..self.end];
         let d = LO * u64::from(self.delimiter);
-        let (qn, qr, qq) = (
-            LO * u64::from(b'\n'),
-            LO * u64::from(b'\r'),
-            LO * u64::from(b'"'),
-        );
         let mut nends = 0usize;
         let mut simple = true;
         let mut cr = usize::MAX;
         let mut i = 0;
         let mut nl = None;
         'outer: {
-            while i + 8 <= b.len() {
+            while let Some(chunk) = b.get(i..i + 8) {
                 let w = u64::from_le_bytes([
-                    b[i],
-                    b[i + 1],
-                    b[i + 2],
-                    b[i + 3],
-                    b[i + 4],
-                    b[i + 5],
-                    b[i + 6],
-                    b[i + 7],
+                    chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
                 ]);
-                let mut m =
-                    !(nonzero(w ^ qn) & nonzero(w ^ qr) & nonzero(w ^ qq) & nonzero(w ^ d)) & HI;
+                // Flags every byte below `#` (so `\n`, `\r` and `"`) and every
+                // delimiter; a borrow may flag a byte above a flagged one too,
+                // so each flagged byte is looked at.
+                let x = w ^ d;
+                let mut m = ((w.wrapping_sub(LO * 0x23) & !w) | (x.wrapping_sub(LO) & !x)) & HI;
                 while m != 0 {
                     let k = i + (m.trailing_zeros() / 8) as usize;
                     m &= m - 1;
@@ -335,7 +319,8 @@ impl Input {
                             }
                             cr = k;
                         }
-                        _ => simple = false,
+                        b'"' => simple = false,
+                        _ => {}
                     }
                 }
                 i += 8;
