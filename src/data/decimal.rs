@@ -30,6 +30,37 @@ pub fn parse_decimal(text: &[u8]) -> Option<f64> {
     }
 }
 
+/// [`parse_decimal`] with the sign class of the value, known without
+/// waiting for the division on the fast path: `1` for a finite value above
+/// zero, `0` for zero (either sign), `-1` otherwise (negative, infinite or
+/// NaN).
+#[inline(always)]
+pub(crate) fn parse_decimal_class(text: &[u8]) -> Option<(f64, i8)> {
+    match fast_parts(text) {
+        Some((v, neg, zero)) => Some((
+            v,
+            if zero {
+                0
+            } else if neg {
+                -1
+            } else {
+                1
+            },
+        )),
+        None => {
+            let v = slow(text)?;
+            let class = if v > 0.0 && v < f64::INFINITY {
+                1
+            } else if v == 0.0 {
+                0
+            } else {
+                -1
+            };
+            Some((v, class))
+        }
+    }
+}
+
 #[cold]
 fn slow(text: &[u8]) -> Option<f64> {
     std::str::from_utf8(text).ok()?.parse::<f64>().ok()
@@ -50,6 +81,12 @@ fn digits(text: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
 
 #[inline(always)]
 fn fast(text: &[u8]) -> Option<f64> {
+    fast_parts(text).map(|(v, _, _)| v)
+}
+
+/// The fast path: the value, whether it is negative, whether it is zero.
+#[inline(always)]
+fn fast_parts(text: &[u8]) -> Option<(f64, bool, bool)> {
     let len = text.len();
     let (neg, start) = match text.first() {
         Some(b'-') => (true, 1),
@@ -110,7 +147,7 @@ fn fast(text: &[u8]) -> Option<f64> {
         }
         m / POW10[(-exp) as usize]
     };
-    Some(if neg { -v } else { v })
+    Some((if neg { -v } else { v }, neg, mantissa == 0))
 }
 
 #[cfg(test)]

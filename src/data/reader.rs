@@ -11,7 +11,7 @@ use flate2::read::MultiGzDecoder;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil};
 
-use super::decimal::parse_decimal;
+use super::decimal::{parse_decimal, parse_decimal_class};
 use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
@@ -580,8 +580,9 @@ impl BarReader {
         }
         let mut ohlcv = [f64::NAN; 5];
         for (slot, &i) in ohlcv.iter_mut().zip(&self.layout.prices) {
-            let v = parse_decimal(rec.get(i)?)?;
-            if !(v > 0.0 && v < f64::INFINITY) {
+            // Above zero and finite.
+            let (v, class) = parse_decimal_class(rec.get(i)?)?;
+            if class != 1 {
                 return None;
             }
             *slot = v;
@@ -590,8 +591,9 @@ impl BarReader {
             && let Some(raw) = rec.get(i)
             && !raw.is_empty()
         {
-            let v = parse_decimal(raw)?;
-            if !(0.0..f64::INFINITY).contains(&v) {
+            // Zero or above, and finite.
+            let (v, class) = parse_decimal_class(raw)?;
+            if class < 0 {
                 return None;
             }
             ohlcv[4] = v;
