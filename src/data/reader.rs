@@ -262,8 +262,10 @@ impl Layout {
 enum Got {
     /// An ordinary row, read the fast way.
     Fast(Row),
-    /// A row read by [`BarReader::parse_row`], or its error.
-    Slow(Result<Row, DataError>),
+    /// Not ordinary: [`BarReader::parse_row`] reads the current record.
+    Slow,
+    /// A read error.
+    Io(std::io::Error),
     /// A blank line.
     Blank,
     /// The end of the file.
@@ -728,11 +730,11 @@ impl BarReader {
                 }
             } else {
                 match self.read_next() {
-                    Ok(Got::Fast(row)) => Ok(row),
-                    Ok(Got::Slow(r)) => r,
-                    Ok(Got::Blank) => continue,
-                    Ok(Got::Eof) => return None,
-                    Err(e) => return Some(Err(e)),
+                    Got::Fast(row) => Ok(row),
+                    Got::Slow => self.parse_row(&self.rec),
+                    Got::Blank => continue,
+                    Got::Eof => return None,
+                    Got::Io(e) => return Some(Err(self.io_error(e))),
                 }
             };
             if let Some(r) = self.accept(result) {
@@ -744,35 +746,41 @@ impl BarReader {
     /// Read the next record and make it a row: the fast way when it is
     /// ordinary, [`Self::parse_row`] otherwise.
     #[inline(always)]
-    fn read_next(&mut self) -> Result<Got, DataError> {
+    fn read_next(&mut self) -> Got {
         match self.src.next(&mut self.rec) {
-            Err(source) => Err(DataError::Io {
-                file: self.file.clone(),
-                source,
-            }),
-            Ok(Next::Eof) => Ok(Got::Eof),
+            Err(e) => Got::Io(e),
+            Ok(Next::Eof) => Got::Eof,
             Ok(Next::Line(lineno)) => {
                 let f = self.src.fields(lineno);
                 if let Some(row) = self.fast_row(&f) {
-                    return Ok(Got::Fast(row));
+                    return Got::Fast(row);
                 }
                 f.to_record(&mut self.rec);
-                Ok(self.slow_row())
+                self.slow_row()
             }
             Ok(Next::Record) => match self.fast_row(&self.rec) {
-                Some(row) => Ok(Got::Fast(row)),
-                None => Ok(self.slow_row()),
+                Some(row) => Got::Fast(row),
+                None => self.slow_row(),
             },
         }
     }
 
-    /// The current record through the full path (or blank).
+    /// Whether the current record is blank (or for the full path).
     #[cold]
     fn slow_row(&self) -> Got {
         if self.is_blank() {
             Got::Blank
         } else {
-            Got::Slow(self.parse_row(&self.rec))
+            Got::Slow
+        }
+    }
+
+    /// A read error as a data error.
+    #[cold]
+    fn io_error(&self, source: std::io::Error) -> DataError {
+        DataError::Io {
+            file: self.file.clone(),
+            source,
         }
     }
 
@@ -990,26 +998,23 @@ impl BarReader {
     pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
         loop {
             while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
-                let got = match self.read_next() {
-                    Ok(Got::Eof) => {
+                let result = match self.read_next() {
+                    Got::Eof => {
                         self.eof = true;
                         break;
                     }
-                    Ok(got) => got,
-                    Err(e) => {
+                    Got::Io(e) => {
                         self.done = true;
-                        return Err(e);
+                        return Err(self.io_error(e));
                     }
-                };
-                let result = match got {
                     Got::Fast(row) if self.kind.is_some() => Ok(row),
                     Got::Fast(row) => {
                         // The first row: `accept` notes its kind.
                         let _ = self.accept(Ok(row));
                         Ok(row)
                     }
-                    Got::Blank | Got::Eof => continue,
-                    Got::Slow(r) => match self.accept(r) {
+                    Got::Blank => continue,
+                    Got::Slow => match self.accept(self.parse_row(&self.rec)) {
                         Some(r) => r,
                         None => continue,
                     },
@@ -1041,18 +1046,18 @@ impl BarReader {
         // The hot path: interval known, nothing buffered, an ordinary row.
         while self.resolved && self.pending.is_empty() && !self.eof {
             let result = match self.read_next() {
-                Ok(Got::Eof) => {
+                Got::Eof => {
                     self.eof = true;
                     return None;
                 }
-                Err(e) => return Some(Err(e)),
-                Ok(Got::Fast(row)) if self.kind.is_some() => {
+                Got::Io(e) => return Some(Err(self.io_error(e))),
+                Got::Fast(row) if self.kind.is_some() => {
                     self.prev = Some((row.time, row.line));
                     return Some(self.emit(row));
                 }
-                Ok(Got::Fast(row)) => Ok(row),
-                Ok(Got::Blank) => continue,
-                Ok(Got::Slow(r)) => r,
+                Got::Fast(row) => Ok(row),
+                Got::Blank => continue,
+                Got::Slow => self.parse_row(&self.rec),
             };
             match self.accept(result) {
                 Some(Ok(row)) => return Some(self.emit(row)),
@@ -1144,7 +1149,10 @@ pub fn load_bars(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<LoadedB
     let mut reader = BarReader::open(path, opts)?;
     let mut bars = Vec::new();
     if let Some(first) = reader.next() {
-        bars.reserve(reader.estimated_rows().unwrap_or(1024));
+        // A little more than the estimate: growing would copy and fault
+        // more pages; pages reserved but never written cost nothing.
+        let estimate = reader.estimated_rows().unwrap_or(1024);
+        bars.reserve(estimate + estimate / 32);
         bars.push(first?.bar);
     }
     reader.for_each_bar(|b| bars.push(b.bar))?;
