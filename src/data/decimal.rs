@@ -87,6 +87,37 @@ fn fast(text: &[u8]) -> Option<f64> {
 /// The fast path: the value, whether it is negative, whether it is zero.
 #[inline(always)]
 fn fast_parts(text: &[u8]) -> Option<(f64, bool, bool)> {
+    let (mantissa, exp, neg) = fast_decimal_parts(text)?;
+    let v = scale(mantissa, exp);
+    Some((if neg { -v } else { v }, neg, mantissa == 0))
+}
+
+/// The exactly rounded value of `mantissa * 10^exp`, for the parts
+/// [`fast_decimal_parts`] gives (mantissa at most 2^53, exp within ±22).
+#[inline(always)]
+pub(crate) fn scale(mantissa: u64, exp: i32) -> f64 {
+    let m = mantissa as f64;
+    if exp >= 0 {
+        m * POW10[exp as usize]
+    } else {
+        m / POW10[(-exp) as usize]
+    }
+}
+
+/// Four values `mantissa / 10^frac` with the same `frac` (0 to 22), as
+/// [`scale`] computes each (written so that the divisions can go in pairs).
+#[inline(always)]
+pub(crate) fn scale4(mantissas: [u64; 4], frac: usize) -> [f64; 4] {
+    let p = POW10[frac];
+    let m = mantissas.map(|m| m as f64);
+    [m[0] / p, m[1] / p, m[2] / p, m[3] / p]
+}
+
+/// The fast path's reading of a decimal: integer mantissa (at most 2^53),
+/// power of ten (within ±22) and sign; `None` when the fast path does not
+/// apply (then std decides).
+#[inline(always)]
+pub(crate) fn fast_decimal_parts(text: &[u8]) -> Option<(u64, i32, bool)> {
     let len = text.len();
     let (neg, start) = match text.first() {
         Some(b'-') => (true, 1),
@@ -132,22 +163,10 @@ fn fast_parts(text: &[u8]) -> Option<(f64, bool, bool)> {
         let e = e as i32;
         exp += if eneg { -e } else { e };
     }
-    if mantissa > (1u64 << 53) {
+    if mantissa > (1u64 << 53) || !(-22..=22).contains(&exp) {
         return None;
     }
-    let m = mantissa as f64;
-    let v = if exp >= 0 {
-        if exp > 22 {
-            return None;
-        }
-        m * POW10[exp as usize]
-    } else {
-        if exp < -22 {
-            return None;
-        }
-        m / POW10[(-exp) as usize]
-    };
-    Some((if neg { -v } else { v }, neg, mantissa == 0))
+    Some((mantissa, exp, neg))
 }
 
 #[cfg(test)]

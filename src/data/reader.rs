@@ -11,7 +11,7 @@ use flate2::read::MultiGzDecoder;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil};
 
-use super::decimal::{parse_decimal, parse_decimal_class};
+use super::decimal::{fast_decimal_parts, parse_decimal, parse_decimal_class, scale, scale4};
 use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
@@ -581,13 +581,25 @@ impl BarReader {
             return None;
         }
         let mut ohlcv = [f64::NAN; 5];
-        for (slot, &i) in ohlcv.iter_mut().zip(&self.layout.prices) {
-            // Above zero and finite.
-            let (v, class) = parse_decimal_class(rec.get(i)?)?;
-            if class != 1 {
+        // Prices: exact decimals above zero (anything else: the full path).
+        let mut mantissas = [0u64; 4];
+        let mut exps = [0i32; 4];
+        for k in 0..4 {
+            let (m, e, neg) = fast_decimal_parts(rec.get(self.layout.prices[k])?)?;
+            if neg || m == 0 {
                 return None;
             }
-            *slot = v;
+            mantissas[k] = m;
+            exps[k] = e;
+        }
+        let e = exps[0];
+        if e <= 0 && exps == [e; 4] {
+            let [o, h, l, c] = scale4(mantissas, (-e) as usize);
+            ohlcv[..4].copy_from_slice(&[o, h, l, c]);
+        } else {
+            for k in 0..4 {
+                ohlcv[k] = scale(mantissas[k], exps[k]);
+            }
         }
         if let Some(i) = self.layout.volume
             && let Some(raw) = rec.get(i)
