@@ -580,43 +580,38 @@ impl BarReader {
         {
             return None;
         }
-        let mut ohlcv = [f64::NAN; 5];
         // Prices: exact decimals above zero (anything else: the full path).
-        let mut mantissas = [0u64; 4];
-        let mut exps = [0i32; 4];
-        for k in 0..4 {
-            let (m, e, neg) = fast_decimal_parts(rec.get(self.layout.prices[k])?)?;
-            if neg || m == 0 {
-                return None;
-            }
-            mantissas[k] = m;
-            exps[k] = e;
+        // Kept in locals: no array written piecewise and read whole.
+        let p = &self.layout.prices;
+        let (m0, e0, n0) = fast_decimal_parts(rec.get(p[0])?)?;
+        let (m1, e1, n1) = fast_decimal_parts(rec.get(p[1])?)?;
+        let (m2, e2, n2) = fast_decimal_parts(rec.get(p[2])?)?;
+        let (m3, e3, n3) = fast_decimal_parts(rec.get(p[3])?)?;
+        if n0 | n1 | n2 | n3 || m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
+            return None;
         }
-        let e = exps[0];
-        if e <= 0 && exps == [e; 4] {
-            let [o, h, l, c] = scale4(mantissas, (-e) as usize);
-            ohlcv[..4].copy_from_slice(&[o, h, l, c]);
+        let [o, h, l, c] = if e0 <= 0 && e1 == e0 && e2 == e0 && e3 == e0 {
+            scale4([m0, m1, m2, m3], (-e0) as usize)
         } else {
-            for k in 0..4 {
-                ohlcv[k] = scale(mantissas[k], exps[k]);
-            }
-        }
+            [scale(m0, e0), scale(m1, e1), scale(m2, e2), scale(m3, e3)]
+        };
+        let mut v = f64::NAN;
         if let Some(i) = self.layout.volume
             && let Some(raw) = rec.get(i)
             && !raw.is_empty()
         {
             // Zero or above, and finite.
-            let (v, class) = parse_decimal_class(raw)?;
+            let (x, class) = parse_decimal_class(raw)?;
             if class < 0 {
                 return None;
             }
-            ohlcv[4] = v;
+            v = x;
         }
         Some(Row {
             line: rec.lineno(),
             time,
             date,
-            ohlcv,
+            ohlcv: [o, h, l, c, v],
         })
     }
 
