@@ -1005,7 +1005,7 @@ impl BarReader {
     pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
         loop {
             while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
-                let result = match self.read_next() {
+                let row = match self.read_next() {
                     Got::Eof => {
                         self.eof = true;
                         break;
@@ -1014,26 +1014,25 @@ impl BarReader {
                         self.done = true;
                         return Err(self.io_error(e));
                     }
-                    Got::Fast(row) if self.kind.is_some() => Ok(row),
                     Got::Fast(row) => {
-                        // The first row: `accept` notes its kind.
-                        let _ = self.accept(Ok(row));
-                        Ok(row)
+                        if self.kind.is_none() {
+                            // The first row: `accept` notes its kind.
+                            let _ = self.accept(Ok(row));
+                        }
+                        row
                     }
                     Got::Blank => continue,
                     Got::Slow => match self.accept(self.parse_row(&self.rec)) {
-                        Some(r) => r,
+                        Some(Ok(row)) => row,
+                        Some(Err(e)) => {
+                            self.done = true;
+                            return Err(e);
+                        }
                         None => continue,
                     },
                 };
-                let bar = match result {
-                    Ok(row) => {
-                        self.prev = Some((row.time, row.line));
-                        self.emit(row)
-                    }
-                    Err(e) => Err(e),
-                };
-                match bar {
+                self.prev = Some((row.time, row.line));
+                match self.emit(row) {
                     Ok(b) => f(b),
                     Err(e) => {
                         self.done = true;
