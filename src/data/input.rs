@@ -245,7 +245,9 @@ impl Input {
                 }
                 self.ends[self.nends - 1] = end - start;
                 self.line_at = (start, end);
-                self.episode = None;
+                if self.episode.is_some() {
+                    self.episode = None;
+                }
                 return Ok(Next::Line(self.pending));
             };
             let start = self.pos;
@@ -271,7 +273,9 @@ impl Input {
             self.pending = self.nl + 1 + u64::from(!crlf);
             self.nl += 1;
             self.pos = nl_at + 1;
-            self.episode = None;
+            if self.episode.is_some() {
+                self.episode = None;
+            }
             return Ok(Next::Line(line));
         }
     }
