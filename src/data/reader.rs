@@ -1310,6 +1310,10 @@ mod tests {
                 long.push_str(&row);
             }
         }
+        // Lines longer than the chunk buffer, plain and quoted.
+        let big = "x".repeat(300_000);
+        cases.push(lf.replace(&r2, &format!("{r2},{big}")));
+        cases.push(lf.replace(&r2, &format!("{r2},\"{big}\n{big}\"")));
         cases.push(long.clone());
         cases.push(long.replace(",1", ",\"1\""));
         let dir = std::env::temp_dir().join(format!("playbook-fastcsv-{}", std::process::id()));
