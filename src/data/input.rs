@@ -122,6 +122,10 @@ pub(crate) struct Input {
     fast: bool,
     /// The first record is always read by `csv` (it strips a byte-order mark).
     first: bool,
+    /// Records read by `csv` in a row, and how many more to read by `csv`
+    /// without looking at the lines first (files that quote every line).
+    csv_run: u32,
+    sticky: u32,
     /// The last simple line: its bounds in `buf` and its field ends.
     line_at: (usize, usize),
     nends: usize,
@@ -147,6 +151,8 @@ impl Input {
             episode: None,
             fast: true,
             first: true,
+            csv_run: 0,
+            sticky: 0,
             line_at: (0, 0),
             nends: 0,
             ends: [0; MAX_DELIMS + 1],
@@ -211,9 +217,10 @@ impl Input {
     #[inline(always)]
     pub fn next(&mut self, rec: &mut ByteRecord) -> io::Result<Next> {
         loop {
-            if self.first || !self.fast {
+            if self.first || !self.fast || self.sticky > 0 {
                 if let Some(next) = self.by_csv(rec)? {
                     self.first = false;
+                    self.sticky = self.sticky.saturating_sub(1);
                     return Ok(next);
                 }
                 continue;
@@ -275,6 +282,7 @@ impl Input {
             self.pos = nl_at + 1;
             if self.episode.is_some() {
                 self.episode = None;
+                self.csv_run = 0;
             }
             return Ok(Next::Line(line));
         }
@@ -420,6 +428,13 @@ impl Input {
         }
         let line = self.pending;
         self.pending = nl + 1;
+        // Many quoted lines in a row: read the next ones by `csv` straight
+        // away (it reads simple lines the same way).
+        self.csv_run += 1;
+        if self.csv_run >= 8 {
+            self.csv_run = 0;
+            self.sticky = 256;
+        }
         let mut p = Position::new();
         p.set_line(line);
         rec.set_position(Some(p));
