@@ -30,6 +30,37 @@ pub fn parse_decimal(text: &[u8]) -> Option<f64> {
     }
 }
 
+/// [`parse_decimal`] with the sign class of the value, known without
+/// waiting for the division on the fast path: `1` for a finite value above
+/// zero, `0` for zero (either sign), `-1` otherwise (negative, infinite or
+/// NaN).
+#[inline(always)]
+pub(crate) fn parse_decimal_class(text: &[u8]) -> Option<(f64, i8)> {
+    match fast_parts(text) {
+        Some((v, neg, zero)) => Some((
+            v,
+            if zero {
+                0
+            } else if neg {
+                -1
+            } else {
+                1
+            },
+        )),
+        None => {
+            let v = slow(text)?;
+            let class = if v > 0.0 && v < f64::INFINITY {
+                1
+            } else if v == 0.0 {
+                0
+            } else {
+                -1
+            };
+            Some((v, class))
+        }
+    }
+}
+
 #[cold]
 fn slow(text: &[u8]) -> Option<f64> {
     std::str::from_utf8(text).ok()?.parse::<f64>().ok()
@@ -50,6 +81,43 @@ fn digits(text: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
 
 #[inline(always)]
 fn fast(text: &[u8]) -> Option<f64> {
+    fast_parts(text).map(|(v, _, _)| v)
+}
+
+/// The fast path: the value, whether it is negative, whether it is zero.
+#[inline(always)]
+fn fast_parts(text: &[u8]) -> Option<(f64, bool, bool)> {
+    let (mantissa, exp, neg) = fast_decimal_parts(text)?;
+    let v = scale(mantissa, exp);
+    Some((if neg { -v } else { v }, neg, mantissa == 0))
+}
+
+/// The exactly rounded value of `mantissa * 10^exp`, for the parts
+/// [`fast_decimal_parts`] gives (mantissa at most 2^53, exp within ±22).
+#[inline(always)]
+pub(crate) fn scale(mantissa: u64, exp: i32) -> f64 {
+    let m = mantissa as f64;
+    if exp >= 0 {
+        m * POW10[exp as usize]
+    } else {
+        m / POW10[(-exp) as usize]
+    }
+}
+
+/// Four values `mantissa / 10^frac` with the same `frac` (0 to 22), as
+/// [`scale`] computes each (written so that the divisions can go in pairs).
+#[inline(always)]
+pub(crate) fn scale4(mantissas: [u64; 4], frac: usize) -> [f64; 4] {
+    let p = POW10[frac];
+    let m = mantissas.map(|m| m as f64);
+    [m[0] / p, m[1] / p, m[2] / p, m[3] / p]
+}
+
+/// The fast path's reading of a decimal: integer mantissa (at most 2^53),
+/// power of ten (within ±22) and sign; `None` when the fast path does not
+/// apply (then std decides).
+#[inline(always)]
+pub(crate) fn fast_decimal_parts(text: &[u8]) -> Option<(u64, i32, bool)> {
     let len = text.len();
     let (neg, start) = match text.first() {
         Some(b'-') => (true, 1),
@@ -95,22 +163,10 @@ fn fast(text: &[u8]) -> Option<f64> {
         let e = e as i32;
         exp += if eneg { -e } else { e };
     }
-    if mantissa > (1u64 << 53) {
+    if mantissa > (1u64 << 53) || !(-22..=22).contains(&exp) {
         return None;
     }
-    let m = mantissa as f64;
-    let v = if exp >= 0 {
-        if exp > 22 {
-            return None;
-        }
-        m * POW10[exp as usize]
-    } else {
-        if exp < -22 {
-            return None;
-        }
-        m / POW10[(-exp) as usize]
-    };
-    Some(if neg { -v } else { v })
+    Some((mantissa, exp, neg))
 }
 
 #[cfg(test)]

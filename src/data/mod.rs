@@ -28,6 +28,7 @@ use jiff::Timestamp;
 
 mod decimal;
 mod error;
+mod input;
 mod options;
 mod reader;
 mod report;

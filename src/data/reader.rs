@@ -11,7 +11,8 @@ use flate2::read::MultiGzDecoder;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil};
 
-use super::decimal::parse_decimal;
+use super::decimal::{fast_decimal_parts, parse_decimal, parse_decimal_class, scale, scale4};
+use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
 use super::stamp::{self, Resolved, Ymd};
@@ -20,11 +21,16 @@ use super::{Bar, ClosedBar, DataError};
 /// How many rows the reader looks at to infer the interval.
 const INFER_ROWS: usize = 64;
 
-pub(crate) type CsvReader = csv::Reader<BufReader<Box<dyn Read>>>;
+/// The buffered bytes of a (possibly gzip) file.
+pub(crate) type Buffered = BufReader<Box<dyn Read>>;
 
-/// Open a CSV or gzip CSV (detected by its magic bytes), detecting the
-/// delimiter (`,`, `;` or tab) from the first line.
-pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), DataError> {
+pub(crate) type CsvReader = csv::Reader<Buffered>;
+
+/// Open a plain or gzip file (detected by its magic bytes), detecting the
+/// delimiter (`,`, `;` or tab) from the first line: the file's name for
+/// messages, the buffered bytes, the delimiter, and the file's length when
+/// it is not gzip.
+pub(crate) fn open_input(path: &Path) -> Result<(String, Buffered, u8, Option<u64>), DataError> {
     let file = path.display().to_string();
     let io = |source| DataError::Io {
         file: file.clone(),
@@ -50,6 +56,13 @@ pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), 
     let mut buf = BufReader::with_capacity(1 << 16, inner);
     let head = buf.fill_buf().map_err(io)?;
     let delimiter = detect_delimiter(head);
+    Ok((file, buf, delimiter, if gz { None } else { len }))
+}
+
+/// Open a CSV or gzip CSV (detected by its magic bytes), detecting the
+/// delimiter (`,`, `;` or tab) from the first line.
+pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), DataError> {
+    let (file, buf, delimiter, len) = open_input(path)?;
     let rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -57,7 +70,7 @@ pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), 
         .comment(Some(b'#'))
         .buffer_capacity(1 << 16)
         .from_reader(buf);
-    Ok((file, rdr, if gz { None } else { len }))
+    Ok((file, rdr, len))
 }
 
 /// The delimiter used most on the first line: `,`, `;` or tab (default `,`).
@@ -245,6 +258,51 @@ impl Layout {
     }
 }
 
+/// What the next record gave.
+enum Got {
+    /// An ordinary row, read the fast way.
+    Fast(Row),
+    /// Not ordinary: [`BarReader::parse_row`] reads the current record.
+    Slow,
+    /// A read error.
+    Io(std::io::Error),
+    /// A blank line.
+    Blank,
+    /// The end of the file.
+    Eof,
+}
+
+/// Field access shared by `csv` records and simple lines.
+trait Fields {
+    /// Field `i`, or `None` past the last.
+    fn get(&self, i: usize) -> Option<&[u8]>;
+    /// The record's line number.
+    fn lineno(&self) -> u64;
+}
+
+impl Fields for ByteRecord {
+    #[inline(always)]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        ByteRecord::get(self, i)
+    }
+
+    fn lineno(&self) -> u64 {
+        self.position().map_or(0, |p| p.line())
+    }
+}
+
+impl Fields for LineFields<'_> {
+    #[inline(always)]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        LineFields::get(self, i)
+    }
+
+    #[inline(always)]
+    fn lineno(&self) -> u64 {
+        self.lineno
+    }
+}
+
 /// One accepted row, before its close is known.
 #[derive(Clone, Copy, Debug)]
 struct Row {
@@ -324,7 +382,7 @@ fn daily_close_of(
 /// skips and counts row errors instead).
 pub struct BarReader {
     file: String,
-    rdr: CsvReader,
+    src: Input,
     rec: ByteRecord,
     layout: Layout,
     opts: SourceOptions,
@@ -353,12 +411,21 @@ impl BarReader {
     /// `Io` when it cannot be read, `Empty` for an empty file,
     /// `MissingColumn` when the header lacks time, open, high, low or close.
     pub fn open(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<BarReader, DataError> {
-        let (file, mut rdr, file_len) = open_csv(path.as_ref())?;
+        Self::open_with(path.as_ref(), opts, true)
+    }
+
+    /// [`Self::open`], reading simple lines by hand (`fast`) or everything
+    /// with `csv`.
+    fn open_with(path: &Path, opts: &SourceOptions, fast: bool) -> Result<BarReader, DataError> {
+        let (file, buf, delimiter, file_len) = open_input(path)?;
+        let mut src = Input::new(buf, delimiter);
+        src.set_fast(fast);
         let mut rec = ByteRecord::new();
-        if !rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| csv_error(&file, e))?
-        {
+        let next = src.next(&mut rec).map_err(|source| DataError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        if next != Next::Record {
             return Err(DataError::Empty { file });
         }
         let (layout, first_data) = match Layout::from_header(&file, &rec) {
@@ -372,7 +439,7 @@ impl BarReader {
         report.interval_declared = opts.interval.is_some();
         Ok(BarReader {
             file,
-            rdr,
+            src,
             rec,
             layout,
             utc: stamp::zone_is_utc(&opts.zone),
@@ -417,7 +484,7 @@ impl BarReader {
     /// bytes per row so far), for preallocation; `None` for gzip input.
     pub fn estimated_rows(&self) -> Option<usize> {
         let len = self.file_len?;
-        let read = self.rdr.position().byte();
+        let read = self.src.offset();
         let rows = self.report.rows + self.pending.len() as u64 + self.report.skipped;
         if rows < 8 || read == 0 {
             return None;
@@ -476,7 +543,7 @@ impl BarReader {
     /// otherwise (then [`Self::parse_row`] reads it again and names the
     /// problem). Builds no error values and trims nothing.
     #[inline(always)]
-    fn fast_row(&self, rec: &ByteRecord) -> Option<Row> {
+    fn fast_row(&self, rec: &impl Fields) -> Option<Row> {
         let (time, date) = match self.layout.time {
             TimeCols::One(i) => {
                 let b = rec.get(i)?;
@@ -513,29 +580,38 @@ impl BarReader {
         {
             return None;
         }
-        let mut ohlcv = [f64::NAN; 5];
-        for (slot, &i) in ohlcv.iter_mut().zip(&self.layout.prices) {
-            let v = parse_decimal(rec.get(i)?)?;
-            if !(v > 0.0 && v < f64::INFINITY) {
-                return None;
-            }
-            *slot = v;
+        // Prices: exact decimals above zero (anything else: the full path).
+        // Kept in locals: no array written piecewise and read whole.
+        let p = &self.layout.prices;
+        let (m0, e0, n0) = fast_decimal_parts(rec.get(p[0])?)?;
+        let (m1, e1, n1) = fast_decimal_parts(rec.get(p[1])?)?;
+        let (m2, e2, n2) = fast_decimal_parts(rec.get(p[2])?)?;
+        let (m3, e3, n3) = fast_decimal_parts(rec.get(p[3])?)?;
+        if n0 | n1 | n2 | n3 || m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
+            return None;
         }
+        let [o, h, l, c] = if e0 <= 0 && e1 == e0 && e2 == e0 && e3 == e0 {
+            scale4([m0, m1, m2, m3], (-e0) as usize)
+        } else {
+            [scale(m0, e0), scale(m1, e1), scale(m2, e2), scale(m3, e3)]
+        };
+        let mut v = f64::NAN;
         if let Some(i) = self.layout.volume
             && let Some(raw) = rec.get(i)
             && !raw.is_empty()
         {
-            let v = parse_decimal(raw)?;
-            if !(0.0..f64::INFINITY).contains(&v) {
+            // Zero or above, and finite.
+            let (x, class) = parse_decimal_class(raw)?;
+            if class < 0 {
                 return None;
             }
-            ohlcv[4] = v;
+            v = x;
         }
         Some(Row {
-            line: rec.position().map_or(0, |p| p.line()),
+            line: rec.lineno(),
             time,
             date,
-            ohlcv,
+            ohlcv: [o, h, l, c, v],
         })
     }
 
@@ -660,20 +736,58 @@ impl BarReader {
                     None => self.parse_row(&rec),
                 }
             } else {
-                match self.rdr.read_byte_record(&mut self.rec) {
-                    Ok(true) => {}
-                    Ok(false) => return None,
-                    Err(e) => return Some(Err(csv_error(&self.file, e))),
-                }
-                match self.fast_row(&self.rec) {
-                    Some(row) => Ok(row),
-                    None if self.is_blank() => continue,
-                    None => self.parse_row(&self.rec),
+                match self.read_next() {
+                    Got::Fast(row) => Ok(row),
+                    Got::Slow => self.parse_row(&self.rec),
+                    Got::Blank => continue,
+                    Got::Eof => return None,
+                    Got::Io(e) => return Some(Err(self.io_error(e))),
                 }
             };
             if let Some(r) = self.accept(result) {
                 return Some(r);
             }
+        }
+    }
+
+    /// Read the next record and make it a row: the fast way when it is
+    /// ordinary, [`Self::parse_row`] otherwise.
+    #[inline(always)]
+    fn read_next(&mut self) -> Got {
+        match self.src.next(&mut self.rec) {
+            Err(e) => Got::Io(e),
+            Ok(Next::Eof) => Got::Eof,
+            Ok(Next::Line(lineno)) => {
+                let f = self.src.fields(lineno);
+                if let Some(row) = self.fast_row(&f) {
+                    return Got::Fast(row);
+                }
+                f.to_record(&mut self.rec);
+                self.slow_row()
+            }
+            Ok(Next::Record) => match self.fast_row(&self.rec) {
+                Some(row) => Got::Fast(row),
+                None => self.slow_row(),
+            },
+        }
+    }
+
+    /// Whether the current record is blank (or for the full path).
+    #[cold]
+    fn slow_row(&self) -> Got {
+        if self.is_blank() {
+            Got::Blank
+        } else {
+            Got::Slow
+        }
+    }
+
+    /// A read error as a data error.
+    #[cold]
+    fn io_error(&self, source: std::io::Error) -> DataError {
+        DataError::Io {
+            file: self.file.clone(),
+            source,
         }
     }
 
@@ -891,38 +1005,34 @@ impl BarReader {
     pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
         loop {
             while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
-                match self.rdr.read_byte_record(&mut self.rec) {
-                    Ok(true) => {}
-                    Ok(false) => {
+                let row = match self.read_next() {
+                    Got::Eof => {
                         self.eof = true;
                         break;
                     }
-                    Err(e) => {
+                    Got::Io(e) => {
                         self.done = true;
-                        return Err(csv_error(&self.file, e));
+                        return Err(self.io_error(e));
                     }
-                }
-                let result = match self.fast_row(&self.rec) {
-                    Some(row) if self.kind.is_some() => Ok(row),
-                    Some(row) => {
-                        // The first row: `accept` notes its kind.
-                        let _ = self.accept(Ok(row));
-                        Ok(row)
+                    Got::Fast(row) => {
+                        if self.kind.is_none() {
+                            // The first row: `accept` notes its kind.
+                            let _ = self.accept(Ok(row));
+                        }
+                        row
                     }
-                    None if self.is_blank() => continue,
-                    None => match self.accept(self.parse_row(&self.rec)) {
-                        Some(r) => r,
+                    Got::Blank => continue,
+                    Got::Slow => match self.accept(self.parse_row(&self.rec)) {
+                        Some(Ok(row)) => row,
+                        Some(Err(e)) => {
+                            self.done = true;
+                            return Err(e);
+                        }
                         None => continue,
                     },
                 };
-                let bar = match result {
-                    Ok(row) => {
-                        self.prev = Some((row.time, row.line));
-                        self.emit(row)
-                    }
-                    Err(e) => Err(e),
-                };
-                match bar {
+                self.prev = Some((row.time, row.line));
+                match self.emit(row) {
                     Ok(b) => f(b),
                     Err(e) => {
                         self.done = true;
@@ -941,22 +1051,19 @@ impl BarReader {
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
         // The hot path: interval known, nothing buffered, an ordinary row.
         while self.resolved && self.pending.is_empty() && !self.eof {
-            match self.rdr.read_byte_record(&mut self.rec) {
-                Ok(true) => {}
-                Ok(false) => {
+            let result = match self.read_next() {
+                Got::Eof => {
                     self.eof = true;
                     return None;
                 }
-                Err(e) => return Some(Err(csv_error(&self.file, e))),
-            }
-            let result = match self.fast_row(&self.rec) {
-                Some(row) if self.kind.is_some() => {
+                Got::Io(e) => return Some(Err(self.io_error(e))),
+                Got::Fast(row) if self.kind.is_some() => {
                     self.prev = Some((row.time, row.line));
                     return Some(self.emit(row));
                 }
-                Some(row) => Ok(row),
-                None if self.is_blank() => continue,
-                None => self.parse_row(&self.rec),
+                Got::Fast(row) => Ok(row),
+                Got::Blank => continue,
+                Got::Slow => self.parse_row(&self.rec),
             };
             match self.accept(result) {
                 Some(Ok(row)) => return Some(self.emit(row)),
@@ -1048,7 +1155,10 @@ pub fn load_bars(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<LoadedB
     let mut reader = BarReader::open(path, opts)?;
     let mut bars = Vec::new();
     if let Some(first) = reader.next() {
-        bars.reserve(reader.estimated_rows().unwrap_or(1024));
+        // A little more than the estimate: growing would copy and fault
+        // more pages; pages reserved but never written cost nothing.
+        let estimate = reader.estimated_rows().unwrap_or(1024);
+        bars.reserve(estimate + estimate / 32);
         bars.push(first?.bar);
     }
     reader.for_each_bar(|b| bars.push(b.bar))?;
@@ -1069,4 +1179,161 @@ pub fn check_file(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<DataRe
     let mut reader = BarReader::open(path, opts)?;
     reader.for_each_bar(|_| {})?;
     Ok(reader.into_report())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    /// Everything a reader tells about a file: the iterator's items, then
+    /// `for_each_bar`'s bars, result and report, and `load_bars`' result.
+    fn outcome(path: &Path, opts: &SourceOptions, fast: bool) -> String {
+        let mut out = String::new();
+        match BarReader::open_with(path, opts, fast) {
+            Err(e) => writeln!(out, "open: {e}").unwrap(),
+            Ok(mut r) => {
+                for item in r.by_ref() {
+                    writeln!(out, "{item:?}").unwrap();
+                }
+                writeln!(out, "{:?}\n{}", r.report(), r.report()).unwrap();
+            }
+        }
+        match BarReader::open_with(path, opts, fast) {
+            Err(e) => writeln!(out, "open: {e}").unwrap(),
+            Ok(mut r) => {
+                let mut bars = Vec::new();
+                let res = r.for_each_bar(|b| bars.push(b));
+                writeln!(out, "{bars:?}\n{res:?}\n{:?}", r.report()).unwrap();
+            }
+        }
+        out
+    }
+
+    /// The records of a file with their line numbers, as `Input` reads them.
+    fn records_by_input(path: &Path, fast: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let (_, buf, delimiter, _) = open_input(path).unwrap();
+        let mut src = Input::new(buf, delimiter);
+        src.set_fast(fast);
+        let mut rec = ByteRecord::new();
+        let mut out = Vec::new();
+        loop {
+            match src.next(&mut rec).unwrap() {
+                Next::Eof => return out,
+                Next::Line(line) => src.fields(line).to_record(&mut rec),
+                Next::Record => {}
+            }
+            out.push((rec.lineno(), rec.iter().map(<[u8]>::to_vec).collect()));
+        }
+    }
+
+    /// The same, as one `csv` reader reads them.
+    fn records_by_csv(path: &Path) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let (_, mut rdr, _) = open_csv(path).unwrap();
+        let mut rec = ByteRecord::new();
+        let mut out = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            out.push((rec.lineno(), rec.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn hand_split_lines_read_exactly_as_csv_reads_them() {
+        let h = "timestamp,open,high,low,close,volume";
+        let r = |t: &str, v: &str| format!("2024-01-0{t}Z,1.5,2.25,1.25,2,{v}");
+        let (r1, r2, r3, r4) = (
+            r("1T00:00:00", "10"),
+            r("1T00:01:00", "11"),
+            r("1T00:02:00", "12"),
+            r("1T00:03:00", "13"),
+        );
+        let lf = [h, &r1, &r2, &r3, &r4].join("\n");
+        let mut cases: Vec<String> = vec![
+            lf.clone(),
+            format!("{lf}\n"),
+            lf.replace('\n', "\r\n"),
+            format!("{}\r\n", lf.replace('\n', "\r\n")),
+            format!("{}\r", lf.replace('\n', "\r\n")),
+            format!("\u{feff}{lf}"),
+            format!("\u{feff}{}", lf.replace('\n', "\r\n")),
+            lf.replace(',', ";"),
+            lf.replace(',', "\t"),
+            lf.replace('\n', "\n\n\n"),
+            lf.replace('\n', "\r\n\r\n"),
+            lf.replace('\n', "\n  \n# a comment, with \"quote\n"),
+            lf.replace('\n', "\r\n \r\n#c\r\n\r\n"),
+            lf.replace('\n', "\r"),
+            lf.replace(&r2, &format!("{r2}\r{r3}"))
+                .replace(&format!("\n{r3}"), ""),
+            lf.replace(&r2, &r2.replace("1.5", "\"1.5\"")),
+            lf.replace(&r2, &r2.replace("1.5", "\"1.\n5\"")),
+            lf.replace(&r2, &format!("{r2},\"note\"\"s,\r\nmore\"")),
+            lf.replace(",", "\",\""),
+            lf.replace(&r3, &format!("{r3},x,y,z")),
+            lf.replace(&r3, &format!("{r3}{}", ",x".repeat(40))),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2"),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2,abc,2,1"),
+            lf.replace(&r3, &r1),
+            lf.replace(&r3, &r1.replace("1.5", "\"1.5\"")),
+            lf.replace(&r3, "2023-12-31T00:00:00Z,1,2,1,2,1"),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2,1,2,-1")
+                .replace('\n', "\r\n\n"),
+            lf.replace(&r3, "2024-01-01,1,2,1,2,1"),
+            lf.replace(&r3, "\u{feff}2024-01-01T00:02:00Z,1,2,1,2,1"),
+            lf.replace(&r3, "2024-01-01T00:02:00Z,1,2,1,2,\r1"),
+            lf.replace("timestamp", "\"timestamp\""),
+            lf.replace("timestamp", "\"time\nstamp\""),
+            [&r1, &r2, &r3].map(|s| s.as_str()).join("\n"),
+            [&r1, "", &r2, &r3].join("\r\n"),
+            format!("{h}\n"),
+            String::new(),
+            "#only a comment\n".into(),
+            format!("{h}\n\"{r1}"),
+        ];
+        // Long files cross the chunk buffer's refills, with quotes spread in.
+        let mut long = String::from(h);
+        for i in 0..9000 {
+            let (d, m) = (i / 1440 + 1, i % 1440);
+            let row = format!(
+                "2024-02-{d:02}T{:02}:{:02}:00Z,1{i}.5,1{i}.75,1{i}.25,1{i}.5,{i}",
+                m / 60,
+                m % 60
+            );
+            long.push_str(if i % 7 == 0 { "\r\n" } else { "\n" });
+            if i % 997 == 0 {
+                long.push_str(&row.replacen(',', ",\"", 1).replacen(',', "\",", 2));
+            } else if i % 1999 == 0 {
+                long.push_str("\n# comment\n");
+                long.push_str(&row);
+            } else {
+                long.push_str(&row);
+            }
+        }
+        // Lines longer than the chunk buffer, plain and quoted.
+        let big = "x".repeat(300_000);
+        cases.push(lf.replace(&r2, &format!("{r2},{big}")));
+        cases.push(lf.replace(&r2, &format!("{r2},\"{big}\n{big}\"")));
+        cases.push(long.clone());
+        cases.push(long.replace(",1", ",\"1\""));
+        let dir = std::env::temp_dir().join(format!("playbook-fastcsv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("case.csv");
+        let skip = SourceOptions {
+            on_bad_row: OnBadRow::Skip,
+            ..SourceOptions::default()
+        };
+        for (k, case) in cases.iter().enumerate() {
+            std::fs::write(&path, case).unwrap();
+            let by_csv = records_by_csv(&path);
+            assert_eq!(records_by_input(&path, true), by_csv, "case {k}: {case:?}");
+            assert_eq!(records_by_input(&path, false), by_csv, "case {k}: {case:?}");
+            for opts in [&SourceOptions::default(), &skip] {
+                let fast = outcome(&path, opts, true);
+                let csv = outcome(&path, opts, false);
+                assert_eq!(fast, csv, "case {k}: {case:?}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

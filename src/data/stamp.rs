@@ -287,7 +287,7 @@ pub(crate) struct DateCache {
 /// same without `Z`. Returns UTC seconds (the date's midnight for a date)
 /// and the date when there is no time of day; `None` means "not this exact
 /// form, or invalid": the caller falls back to [`parse_stamp`].
-#[inline]
+#[inline(always)]
 pub(crate) fn fast_iso(
     b: &[u8],
     cache: &mut DateCache,
