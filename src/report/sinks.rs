@@ -85,6 +85,17 @@ pub fn equity_line(e: &EquityRow) -> String {
     )
 }
 
+/// Writes a number cell ([`num`]'s format) without allocating.
+fn write_num(out: &mut impl Write, v: f64) -> io::Result<()> {
+    if v.is_nan() {
+        Ok(())
+    } else if v == 0.0 {
+        out.write_all(b"0")
+    } else {
+        write!(out, "{v}")
+    }
+}
+
 /// Writes `signals.csv`, `trades.csv` and `equity.csv` into a directory,
 /// streaming (buffered writers, nothing held).
 pub struct CsvDir {
@@ -93,6 +104,10 @@ pub struct CsvDir {
     equity: BufWriter<File>,
     error: Option<io::Error>,
     pub dir: PathBuf,
+    /// The numbers of the last equity row and their text: while flat, rows
+    /// repeat and are not formatted again.
+    last_equity: Option<[u64; 4]>,
+    equity_tail: Vec<u8>,
 }
 
 impl CsvDir {
@@ -113,6 +128,8 @@ impl CsvDir {
             equity: open("equity.csv", EQUITY_HEADER)?,
             error: None,
             dir: dir.to_path_buf(),
+            last_equity: None,
+            equity_tail: Vec::with_capacity(96),
         })
     }
 
@@ -148,7 +165,21 @@ impl Sink for CsvDir {
         self.keep(r);
     }
     fn equity(&mut self, e: &EquityRow) {
-        let r = writeln!(self.equity, "{}", equity_line(e));
+        // Same bytes as `equity_line`, without allocating per row.
+        let key = [e.equity, e.cash, e.exposure, e.drawdown].map(f64::to_bits);
+        if self.last_equity != Some(key) {
+            self.equity_tail.clear();
+            let tail = &mut self.equity_tail;
+            for v in [e.equity, e.cash, e.exposure, e.drawdown] {
+                tail.push(b',');
+                // Writing into a Vec cannot fail.
+                let _ = write_num(tail, v);
+            }
+            tail.push(b'\n');
+            self.last_equity = Some(key);
+        }
+        let r = write!(self.equity, "{}", e.time)
+            .and_then(|()| self.equity.write_all(&self.equity_tail));
         self.keep(r);
     }
 }
@@ -271,6 +302,40 @@ impl<W: Write> Sink for SignalStream<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_equity_file_matches_equity_line() {
+        let dir = std::env::temp_dir().join(format!("playbook-sinks-{}", std::process::id()));
+        let rows: Vec<EquityRow> = [
+            (1.0e6, 1.0e6, 0.0, 0.0),
+            (1.0e6, 1.0e6, 0.0, 0.0),
+            (1_000_123.5, 990_000.25, 0.37, 0.0012),
+            (f64::NAN, 1.0, -0.0, 1e-9),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &(equity, cash, exposure, drawdown))| EquityRow {
+            time: jiff::Timestamp::from_second(1_722_816_000 + 3600 * i as i64).unwrap(),
+            equity,
+            cash,
+            exposure,
+            drawdown,
+        })
+        .collect();
+        let mut sink = CsvDir::create(&dir).unwrap();
+        for r in &rows {
+            sink.equity(r);
+        }
+        sink.finish().unwrap();
+        let written = std::fs::read_to_string(dir.join("equity.csv")).unwrap();
+        let mut expected = format!("{EQUITY_HEADER}\n");
+        for r in &rows {
+            expected.push_str(&equity_line(r));
+            expected.push('\n');
+        }
+        assert_eq!(written, expected);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn cells_are_deterministic() {
