@@ -54,15 +54,8 @@ impl Default for Instrument {
     }
 }
 
-/// Commission, in the instrument's currency.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Commission {
-    None,
-    /// Per contract (or unit) per fill.
-    PerContract(f64),
-    /// Basis points of the traded notional per fill.
-    Bps(f64),
-}
+/// Commission per fill, in the instrument's currency: the config's type.
+pub use crate::config::Commission;
 
 /// The as-of close of the symbol `symbol` converts one unit of the
 /// instrument's currency into the account currency: multiply by it, or with

@@ -99,11 +99,7 @@ pub fn instruments(plan: &Plan, config: &RunConfig) -> Result<Vec<book::Instrume
                 multiplier: inst.multiplier,
                 tick_size: inst.tick_size.unwrap_or(0.0),
                 lot_size: inst.lot_size,
-                commission: match inst.commission {
-                    config::Commission::None => book::Commission::None,
-                    config::Commission::PerContract(c) => book::Commission::PerContract(c),
-                    config::Commission::Bps(b) => book::Commission::Bps(b),
-                },
+                commission: inst.commission,
                 slippage_ticks: inst.slippage_ticks,
                 fx,
             })
