@@ -293,10 +293,14 @@ impl Input {
     #[inline(always)]
     fn scan(&mut self) -> (Option<usize>, bool) {
         let b = &self.buf[self.pos..self.end];
-        let d = LO * u64::from(self.delimiter);
-        let mut nends = 0usize;
-        let mut simple = true;
-        let mut cr = usize::MAX;
+        let delimiter = self.delimiter;
+        let d = LO * u64::from(delimiter);
+        let mut marks = LineMarks {
+            ends: &mut self.ends,
+            nends: 0,
+            simple: true,
+            cr: usize::MAX,
+        };
         let mut i = 0;
         let mut nl = None;
         'outer: {
@@ -312,57 +316,27 @@ impl Input {
                 while m != 0 {
                     let k = i + (m.trailing_zeros() / 8) as usize;
                     m &= m - 1;
-                    match b[k] {
-                        b'\n' => {
-                            nl = Some(k);
-                            break 'outer;
-                        }
-                        c if c == self.delimiter => {
-                            if nends < MAX_DELIMS {
-                                self.ends[nends] = k;
-                                nends += 1;
-                            } else {
-                                simple = false;
-                            }
-                        }
-                        b'\r' => {
-                            if cr != usize::MAX {
-                                simple = false;
-                            }
-                            cr = k;
-                        }
-                        b'"' => simple = false,
-                        _ => {}
+                    if marks.see(b[k], k, delimiter) {
+                        nl = Some(k);
+                        break 'outer;
                     }
                 }
                 i += 8;
             }
             while i < b.len() {
-                match b[i] {
-                    b'\n' => {
-                        nl = Some(i);
-                        break 'outer;
-                    }
-                    c if c == self.delimiter => {
-                        if nends < MAX_DELIMS {
-                            self.ends[nends] = i;
-                            nends += 1;
-                        } else {
-                            simple = false;
-                        }
-                    }
-                    b'\r' => {
-                        if cr != usize::MAX {
-                            simple = false;
-                        }
-                        cr = i;
-                    }
-                    b'"' => simple = false,
-                    _ => {}
+                if marks.see(b[i], i, delimiter) {
+                    nl = Some(i);
+                    break 'outer;
                 }
                 i += 1;
             }
         }
+        let LineMarks {
+            nends,
+            mut simple,
+            cr,
+            ..
+        } = marks;
         let line_end = nl.unwrap_or(b.len());
         if cr != usize::MAX && cr + 1 != line_end {
             simple = false;
@@ -439,5 +413,41 @@ impl Input {
         p.set_line(line);
         rec.set_position(Some(p));
         Ok(Some(Next::Record))
+    }
+}
+
+/// What [`Input::scan`] has seen of a line so far: the delimiter
+/// positions, whether the line is simple, the last `\r`.
+struct LineMarks<'e> {
+    ends: &'e mut [usize; MAX_DELIMS + 1],
+    nends: usize,
+    simple: bool,
+    cr: usize,
+}
+
+impl LineMarks<'_> {
+    /// Notes the byte `c` at `k`; true when it is the line's `\n`.
+    #[inline(always)]
+    fn see(&mut self, c: u8, k: usize, delimiter: u8) -> bool {
+        match c {
+            b'\n' => return true,
+            c if c == delimiter => {
+                if self.nends < MAX_DELIMS {
+                    self.ends[self.nends] = k;
+                    self.nends += 1;
+                } else {
+                    self.simple = false;
+                }
+            }
+            b'\r' => {
+                if self.cr != usize::MAX {
+                    self.simple = false;
+                }
+                self.cr = k;
+            }
+            b'"' => self.simple = false,
+            _ => {}
+        }
+        false
     }
 }
