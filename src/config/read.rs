@@ -578,6 +578,28 @@ impl Reader<'_> {
         }
     }
 
+    /// The `file` key of a source mapping, resolved; a missing key is an error.
+    fn required_file(
+        &mut self,
+        m: &BTreeMap<String, &Value>,
+        path: &[Seg],
+        what: &str,
+    ) -> Option<std::path::PathBuf> {
+        match m.get("file") {
+            Some(f) => self.file(f, &child(path, "file"), what),
+            None => {
+                self.at_value(
+                    path,
+                    ConfigErrorKind::MissingKey {
+                        key: "file".into(),
+                        section: what.to_string(),
+                    },
+                );
+                None
+            }
+        }
+    }
+
     fn file(&mut self, v: &Value, path: &[Seg], what: &str) -> Option<std::path::PathBuf> {
         let pattern = self.string(v, path, "a file name or pattern")?;
         match resolve_pattern(self.base, &pattern, what) {
@@ -779,19 +801,7 @@ impl Reader<'_> {
         }
         let m = self.mapping(v, path, &what, Some(DATA_KEYS))?;
         let mut ok = true;
-        let file = match m.get("file") {
-            Some(f) => self.file(f, &child(path, "file"), &what),
-            None => {
-                self.at_value(
-                    path,
-                    ConfigErrorKind::MissingKey {
-                        key: "file".into(),
-                        section: what.clone(),
-                    },
-                );
-                None
-            }
-        };
+        let file = self.required_file(&m, path, &what);
         let mut src = DataSource::new(file.clone().unwrap_or_default());
         ok &= file.is_some();
         if let Some(v) = m.get("zone") {
@@ -842,19 +852,7 @@ impl Reader<'_> {
         }
         let m = self.mapping(v, path, &what, Some(SERIES_KEYS))?;
         let mut ok = true;
-        let file = match m.get("file") {
-            Some(f) => self.file(f, &child(path, "file"), &what),
-            None => {
-                self.at_value(
-                    path,
-                    ConfigErrorKind::MissingKey {
-                        key: "file".into(),
-                        section: what.clone(),
-                    },
-                );
-                None
-            }
-        };
+        let file = self.required_file(&m, path, &what);
         ok &= file.is_some();
         let mut src = SeriesSource::new(file.unwrap_or_default());
         if let Some(v) = m.get("as_percent") {
