@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod fmt;
 pub mod indicators;
+pub mod prefetch;
 pub mod render;
 pub mod report;
 pub mod resample;

@@ -300,7 +300,6 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
         Ok(s) => s,
         Err(e) => return report_run_error(e, out),
     };
-    let record = run_record(&p, &args.strategy);
     let bar = progress_bar();
     let mut shown = 0u64;
     let mut observe = |_: &playbook::engine::run::Engine, pr: &history::Progress| {
@@ -325,18 +324,30 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                     return Ok(Outcome::Failed);
                 }
             };
-            let outcome = match history::run_history(
-                p.plan,
-                &p.config,
-                settings,
-                &p.options,
-                &mut sink,
-                &mut observe,
-            ) {
+            // The input files are hashed for the run record on another
+            // thread while the run reads them.
+            let files = input_files(&p);
+            let (result, hashes) = std::thread::scope(|scope| {
+                let hashing = scope.spawn(|| files.iter().map(|(_, f)| sha256_file(f)).collect());
+                let result = history::run_history(
+                    p.plan.clone(),
+                    &p.config,
+                    settings,
+                    &p.options,
+                    &mut sink,
+                    &mut observe,
+                );
+                let hashes: Vec<String> = hashing
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (result, hashes)
+            });
+            let outcome = match result {
                 Ok(o) => o,
                 Err(e) => return report_run_error(e, out),
             };
             sink.finish()?;
+            let record = run_record(&p, &args.strategy, &files, &hashes);
             let summary = serde_json::json!({
                 "summary": outcome.summary,
                 "ticks": outcome.ticks,
@@ -422,10 +433,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What a run was made of, for `summary.json`: enough to reproduce it.
-fn run_record(p: &Prepared, strategy: &Path) -> serde_json::Value {
-    let inputs: Vec<serde_json::Value> = p
-        .plan
+/// The input files of a run, (data symbol, file), in plan order.
+fn input_files(p: &Prepared) -> Vec<(String, PathBuf)> {
+    p.plan
         .symbols
         .iter()
         .filter_map(|s| {
@@ -440,11 +450,25 @@ fn run_record(p: &Prepared, strategy: &Path) -> serde_json::Value {
                 .get(&s.data)
                 .map(|d| (s.data.clone(), d.file.clone()))
         }))
-        .map(|(sym, file)| {
+        .collect()
+}
+
+/// What a run was made of, for `summary.json`: enough to reproduce it.
+/// `hashes` are the SHA-256 of `files`, in order.
+fn run_record(
+    p: &Prepared,
+    strategy: &Path,
+    files: &[(String, PathBuf)],
+    hashes: &[String],
+) -> serde_json::Value {
+    let inputs: Vec<serde_json::Value> = files
+        .iter()
+        .zip(hashes)
+        .map(|((sym, file), hash)| {
             serde_json::json!({
                 "symbol": sym,
                 "file": file.display().to_string(),
-                "sha256": sha256_file(&file),
+                "sha256": hash,
             })
         })
         .collect();

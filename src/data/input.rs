@@ -13,7 +13,7 @@
 //! the next record).
 
 use std::io::{self, BufReader, Read};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use csv::{ByteRecord, Position};
 
@@ -69,7 +69,7 @@ impl<'a> LineFields<'a> {
 /// optional `\n` (so that `csv` does not take a byte-order mark there for the
 /// start of the file).
 struct Window {
-    buf: Rc<Vec<u8>>,
+    buf: Arc<Vec<u8>>,
     prefix: bool,
     at: usize,
     end: usize,
@@ -103,8 +103,8 @@ struct Episode {
 
 /// The bar reader's input (see the module documentation).
 pub(crate) struct Input {
-    inner: BufReader<Box<dyn Read>>,
-    buf: Rc<Vec<u8>>,
+    inner: BufReader<Box<dyn Read + Send>>,
+    buf: Arc<Vec<u8>>,
     /// Next unread byte of `buf`.
     pos: usize,
     /// End of the valid bytes of `buf`.
@@ -137,10 +137,10 @@ const HI: u64 = 0x8080_8080_8080_8080;
 
 impl Input {
     /// An input reading `inner`, whose fields are separated by `delimiter`.
-    pub fn new(inner: BufReader<Box<dyn Read>>, delimiter: u8) -> Input {
+    pub fn new(inner: BufReader<Box<dyn Read + Send>>, delimiter: u8) -> Input {
         Input {
             inner,
-            buf: Rc::new(vec![0; CHUNK]),
+            buf: Arc::new(vec![0; CHUNK]),
             pos: 0,
             end: 0,
             eof: false,
@@ -184,7 +184,7 @@ impl Input {
     /// of the input.
     fn refill(&mut self) -> io::Result<bool> {
         self.episode = None;
-        let buf = Rc::make_mut(&mut self.buf);
+        let buf = Arc::make_mut(&mut self.buf);
         if self.pos > 0 {
             buf.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
@@ -359,7 +359,7 @@ impl Input {
                 .comment(Some(b'#'))
                 .buffer_capacity(1 << 12)
                 .from_reader(Window {
-                    buf: Rc::clone(&self.buf),
+                    buf: Arc::clone(&self.buf),
                     prefix,
                     at: self.pos,
                     end: self.end,

@@ -22,7 +22,7 @@ use super::{Bar, ClosedBar, DataError};
 const INFER_ROWS: usize = 64;
 
 /// The buffered bytes of a (possibly gzip) file.
-pub(crate) type Buffered = BufReader<Box<dyn Read>>;
+pub(crate) type Buffered = BufReader<Box<dyn Read + Send>>;
 
 pub(crate) type CsvReader = csv::Reader<Buffered>;
 
@@ -48,7 +48,7 @@ pub(crate) fn open_input(path: &Path) -> Result<(String, Buffered, u8, Option<u6
     }
     f.seek(SeekFrom::Start(0)).map_err(io)?;
     let gz = n == 2 && magic == [0x1f, 0x8b];
-    let inner: Box<dyn Read> = if gz {
+    let inner: Box<dyn Read + Send> = if gz {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f)))
     } else {
         Box::new(f)

@@ -13,6 +13,7 @@ use crate::clock::{ClockError, Event, Merge, SourceInfo};
 use crate::compile::Plan;
 use crate::config::{self, RunConfig};
 use crate::data::{self as options, BarReader, CloseRule, DataError, SeriesReader};
+use crate::prefetch::Prefetch;
 use crate::report::metrics::Summary;
 use crate::resample::{DayStart, Interval, Resampled, Resampler};
 use jiff::{SignedDuration, Timestamp};
@@ -31,7 +32,7 @@ pub enum RunError {
     Config(String),
 }
 
-type BoxedSource = Box<dyn Iterator<Item = Result<Event, String>>>;
+type BoxedSource = Box<dyn Iterator<Item = Result<Event, String>> + Send>;
 
 /// The clock's sources in plan order (symbols, then series).
 type Sources = Vec<(SourceInfo, BoxedSource)>;
@@ -217,6 +218,16 @@ fn open_sources(
             Box::new(reader.map(|r| r.map(Event::Point).map_err(|e| e.to_string()))),
         ));
     }
+    // Each source reads ahead on its own thread (bounded; see `prefetch`),
+    // so parsing overlaps merging, evaluation and writing.
+    let sources = sources
+        .into_iter()
+        .map(|(info, src)| {
+            let name = format!("read {}", info.name);
+            let src: BoxedSource = Box::new(Prefetch::spawn(name, src));
+            (info, src)
+        })
+        .collect();
     Ok((sources, spacing, estimated_bars))
 }
 

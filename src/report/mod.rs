@@ -2,3 +2,4 @@
 
 pub mod metrics;
 pub mod sinks;
+pub mod text;

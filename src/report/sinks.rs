@@ -4,6 +4,7 @@
 //! UTC (`2024-08-05T01:00:00Z`), numbers are Rust's shortest round-trip
 //! representation, `na` is an empty cell.
 
+use super::text::{self, TimeText};
 use crate::engine::run::{EquityRow, Signal, Sink, TradeRow};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -11,21 +12,42 @@ use std::path::{Path, PathBuf};
 
 /// A number for a CSV cell: shortest round-trip, empty for `na`.
 pub fn num(v: f64) -> String {
+    let mut out = Vec::new();
+    push_cell(&mut out, v);
+    String::from_utf8(out).expect("numbers are ASCII")
+}
+
+/// Appends a number cell ([`num`]'s format): empty for `na`, `0` for both
+/// zeros, else the shortest round-trip text.
+fn push_cell(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
-        String::new()
     } else if v == 0.0 {
-        "0".to_string()
+        out.push(b'0');
     } else {
-        format!("{v}")
+        text::push_num(out, v);
     }
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).
 pub fn field(text: &str) -> String {
+    let mut out = Vec::new();
+    push_field(&mut out, text);
+    String::from_utf8(out).expect("the text was UTF-8")
+}
+
+/// Appends a text cell ([`field`]'s format).
+fn push_field(out: &mut Vec<u8>, text: &str) {
     if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+        out.push(b'"');
+        for part in text.split_inclusive('"') {
+            out.extend_from_slice(part.as_bytes());
+            if part.ends_with('"') {
+                out.push(b'"');
+            }
+        }
+        out.push(b'"');
     } else {
-        text.to_string()
+        out.extend_from_slice(text.as_bytes());
     }
 }
 
@@ -38,62 +60,86 @@ pub const TRADES_HEADER: &str =
 /// The header of `equity.csv`.
 pub const EQUITY_HEADER: &str = "time,equity,cash,exposure,drawdown";
 
+/// Appends one `signals.csv` line (without the newline).
+fn push_signal(out: &mut Vec<u8>, time: &mut TimeText, s: &Signal) {
+    time.push(out, s.time);
+    out.push(b',');
+    push_field(out, &s.rule);
+    out.push(b',');
+    push_field(out, &s.symbol);
+    out.push(b',');
+    out.extend_from_slice(s.action.as_bytes());
+    out.push(b',');
+    push_cell(out, s.quantity);
+    out.push(b',');
+    push_cell(out, s.price);
+    out.push(b',');
+    if let Some(t) = s.fill_time {
+        time.push(out, t);
+    }
+    out.push(b',');
+    if let Some(p) = s.fill_price {
+        push_cell(out, p);
+    }
+    out.push(b',');
+    push_field(out, &s.reason);
+}
+
+/// Appends one `trades.csv` line (without the newline).
+fn push_trade(out: &mut Vec<u8>, time: &mut TimeText, t: &TradeRow) {
+    let tr = &t.trade;
+    push_field(out, &t.symbol);
+    out.push(b',');
+    out.extend_from_slice(tr.side.as_str().as_bytes());
+    out.push(b',');
+    push_cell(out, tr.quantity);
+    out.push(b',');
+    time.push(out, tr.entry_time);
+    out.push(b',');
+    push_cell(out, tr.entry_price);
+    out.push(b',');
+    time.push(out, tr.exit_time);
+    out.push(b',');
+    for v in [tr.exit_price, tr.pnl, tr.ret] {
+        push_cell(out, v);
+        out.push(b',');
+    }
+    out.extend_from_slice(tr.exit_reason.as_str().as_bytes());
+    out.push(b',');
+    push_field(out, &t.rule);
+}
+
+/// Appends one `equity.csv` line's cells after the time, with a leading
+/// comma (without the newline).
+fn push_equity_cells(out: &mut Vec<u8>, e: &EquityRow) {
+    for v in [e.equity, e.cash, e.exposure, e.drawdown] {
+        out.push(b',');
+        push_cell(out, v);
+    }
+}
+
+fn line(f: impl FnOnce(&mut Vec<u8>, &mut TimeText)) -> String {
+    let mut out = Vec::new();
+    f(&mut out, &mut TimeText::new());
+    String::from_utf8(out).expect("cells are UTF-8")
+}
+
 /// One `signals.csv` line (without the newline).
 pub fn signal_line(s: &Signal) -> String {
-    format!(
-        "{},{},{},{},{},{},{},{},{}",
-        s.time,
-        field(&s.rule),
-        field(&s.symbol),
-        s.action,
-        num(s.quantity),
-        num(s.price),
-        s.fill_time.map(|t| t.to_string()).unwrap_or_default(),
-        s.fill_price.map(num).unwrap_or_default(),
-        field(&s.reason)
-    )
+    line(|out, time| push_signal(out, time, s))
 }
 
-/// One `trades.csv` line.
+/// One `trades.csv` line (without the newline).
 pub fn trade_line(t: &TradeRow) -> String {
-    let tr = &t.trade;
-    format!(
-        "{},{},{},{},{},{},{},{},{},{},{}",
-        field(&t.symbol),
-        tr.side.as_str(),
-        num(tr.quantity),
-        tr.entry_time,
-        num(tr.entry_price),
-        tr.exit_time,
-        num(tr.exit_price),
-        num(tr.pnl),
-        num(tr.ret),
-        tr.exit_reason.as_str(),
-        field(&t.rule)
-    )
+    line(|out, time| push_trade(out, time, t))
 }
 
-/// One `equity.csv` line.
+/// One `equity.csv` line (without the newline).
 pub fn equity_line(e: &EquityRow) -> String {
-    format!(
-        "{},{},{},{},{}",
-        e.time,
-        num(e.equity),
-        num(e.cash),
-        num(e.exposure),
-        num(e.drawdown)
-    )
-}
-
-/// Writes a number cell ([`num`]'s format) without allocating.
-fn write_num(out: &mut impl Write, v: f64) -> io::Result<()> {
-    if v.is_nan() {
-        Ok(())
-    } else if v == 0.0 {
-        out.write_all(b"0")
-    } else {
-        write!(out, "{v}")
-    }
+    line(|out, time| {
+        time.push(out, e.time);
+        push_equity_cells(out, e);
+    })
 }
 
 /// Writes `signals.csv`, `trades.csv` and `equity.csv` into a directory,
@@ -108,6 +154,9 @@ pub struct CsvDir {
     /// repeat and are not formatted again.
     last_equity: Option<[u64; 4]>,
     equity_tail: Vec<u8>,
+    /// The line being written, and the time formatter (it keeps the date).
+    line: Vec<u8>,
+    time: TimeText,
 }
 
 impl CsvDir {
@@ -130,6 +179,8 @@ impl CsvDir {
             dir: dir.to_path_buf(),
             last_equity: None,
             equity_tail: Vec::with_capacity(96),
+            line: Vec::with_capacity(256),
+            time: TimeText::new(),
         })
     }
 
@@ -157,11 +208,17 @@ impl CsvDir {
 
 impl Sink for CsvDir {
     fn signal(&mut self, s: &Signal) {
-        let r = writeln!(self.signals, "{}", signal_line(s));
+        self.line.clear();
+        push_signal(&mut self.line, &mut self.time, s);
+        self.line.push(b'\n');
+        let r = self.signals.write_all(&self.line);
         self.keep(r);
     }
     fn trade(&mut self, t: &TradeRow) {
-        let r = writeln!(self.trades, "{}", trade_line(t));
+        self.line.clear();
+        push_trade(&mut self.line, &mut self.time, t);
+        self.line.push(b'\n');
+        let r = self.trades.write_all(&self.line);
         self.keep(r);
     }
     fn equity(&mut self, e: &EquityRow) {
@@ -169,17 +226,14 @@ impl Sink for CsvDir {
         let key = [e.equity, e.cash, e.exposure, e.drawdown].map(f64::to_bits);
         if self.last_equity != Some(key) {
             self.equity_tail.clear();
-            let tail = &mut self.equity_tail;
-            for v in [e.equity, e.cash, e.exposure, e.drawdown] {
-                tail.push(b',');
-                // Writing into a Vec cannot fail.
-                let _ = write_num(tail, v);
-            }
-            tail.push(b'\n');
+            push_equity_cells(&mut self.equity_tail, e);
+            self.equity_tail.push(b'\n');
             self.last_equity = Some(key);
         }
-        let r = write!(self.equity, "{}", e.time)
-            .and_then(|()| self.equity.write_all(&self.equity_tail));
+        self.line.clear();
+        self.time.push(&mut self.line, e.time);
+        self.line.extend_from_slice(&self.equity_tail);
+        let r = self.equity.write_all(&self.line);
         self.keep(r);
     }
 }
@@ -345,5 +399,7 @@ mod tests {
         assert_eq!(num(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(field("a, b"), "\"a, b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("\"\""), "\"\"\"\"\"\"");
+        assert_eq!(field("a\nb"), "\"a\nb\"");
     }
 }

@@ -1,0 +1,251 @@
+//! Fast text for output cells: numbers and times, byte-identical to the
+//! standard formats the outputs are specified in.
+//!
+//! A run writes an equity row at every tick, so formatting is on the hot
+//! path. [`push_num`] gives exactly Rust's `{}` of an `f64` (the shortest
+//! representation that reads back to the same value, never in exponent
+//! form), computed with `zmij`'s shortest-digits algorithm, several times
+//! faster than `core::fmt` for the same digits. [`TimeText`] writes RFC 3339
+//! UTC exactly as `jiff::Timestamp`'s `Display` does, reusing the date part
+//! while consecutive times fall on the same day. Both fall back to the
+//! standard formatter for the rare values outside their fast path, and tests
+//! compare them with it.
+
+use jiff::Timestamp;
+use std::io::Write;
+
+/// Appends `v` as Rust's `format!("{v}")` would, for a finite `v`; `NaN`
+/// and infinities also go through the standard formatter.
+pub fn push_num(out: &mut Vec<u8>, v: f64) {
+    // zmij writes an exponent outside this range (std never does); NaN and
+    // infinities fail the test too. Ties go to std too (see `may_tie`).
+    if !(1e-5..1e16).contains(&v.abs()) || may_tie(v) {
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{v}");
+        return;
+    }
+    let mut buf = zmij::Buffer::new();
+    let s = buf.format_finite(v).as_bytes();
+    if let Some(int) = s.strip_suffix(b".0") {
+        out.extend_from_slice(int);
+    } else {
+        out.extend_from_slice(s);
+    }
+}
+
+/// Whether two shortest representations of `v` can be equally close to it,
+/// where zmij and std break the tie differently (`1394865425023536.25`
+/// prints as `…536.3` in std and `…536.2` in zmij).
+///
+/// A tie needs the exact decimal expansion of `v` to end in a 5 just past
+/// the last printed digit, so to have at most 18 significant digits. With
+/// `v = m * 2^-k` (m odd, k > 0) the expansion has exactly k digits after
+/// the point, and for `v >= 1e-5` at least `k - 4` significant digits; so a
+/// tie needs `k <= 22`. Integers (k <= 0) below 1e16 print exactly. Such
+/// dyadic values are rare in prices and money; they take the std path.
+fn may_tie(v: f64) -> bool {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (m, e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    let k = -(e + m.trailing_zeros() as i32);
+    (1..=22).contains(&k)
+}
+
+/// Days since 1970-01-01 to the proleptic Gregorian (year, month, day)
+/// (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn two(out: &mut [u8], v: u32) {
+    out[0] = b'0' + (v / 10) as u8;
+    out[1] = b'0' + (v % 10) as u8;
+}
+
+/// Formats whole-second UTC instants as `YYYY-MM-DDTHH:MM:SSZ`, keeping the
+/// date text of the previous call.
+#[derive(Clone, Debug, Default)]
+pub struct TimeText {
+    /// The day number and its `YYYY-MM-DDT` text.
+    day: Option<(i64, [u8; 11])>,
+}
+
+impl TimeText {
+    /// A formatter with no cached day.
+    pub fn new() -> TimeText {
+        TimeText::default()
+    }
+
+    /// Appends `t` exactly as `t.to_string()` would.
+    pub fn push(&mut self, out: &mut Vec<u8>, t: Timestamp) {
+        let secs = t.as_second();
+        if t.subsec_nanosecond() != 0 {
+            let _ = write!(out, "{t}");
+            return;
+        }
+        let days = secs.div_euclid(86_400);
+        let date = match self.day {
+            Some((d, text)) if d == days => text,
+            _ => {
+                let (year, month, day) = civil_from_days(days);
+                if !(0..=9999).contains(&year) {
+                    let _ = write!(out, "{t}");
+                    return;
+                }
+                let mut text = *b"0000-00-00T";
+                let y = year as u32;
+                two(&mut text[0..2], y / 100);
+                two(&mut text[2..4], y % 100);
+                two(&mut text[5..7], month);
+                two(&mut text[8..10], day);
+                self.day = Some((days, text));
+                text
+            }
+        };
+        let sod = secs.rem_euclid(86_400) as u32;
+        let mut time = *b"00:00:00Z";
+        two(&mut time[0..2], sod / 3600);
+        two(&mut time[3..5], sod / 60 % 60);
+        two(&mut time[6..8], sod % 60);
+        out.extend_from_slice(&date);
+        out.extend_from_slice(&time);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn num(v: f64) -> String {
+        let mut out = Vec::new();
+        push_num(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn time(t: Timestamp) -> String {
+        let mut out = Vec::new();
+        TimeText::new().push(&mut out, t);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn numbers_match_std_at_the_edges() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            1e15,
+            1e16,
+            1e17,
+            1e21,
+            1e22,
+            1.5e300,
+            1e-4,
+            1e-5,
+            1e-6,
+            1e-7,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1_000_000.0,
+            999_999.999_999_999_9,
+            123_456_789.012_345_67,
+            -4_999.782_338_665_266,
+            1_394_865_425_023_536.2,
+            1.000_007_629_394_531_2,
+            0.5,
+            1957.25,
+            32_030.589_600_000_083,
+            0.010_000_000_000_000_009,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            assert_eq!(num(v), format!("{v}"), "{v:e}");
+        }
+    }
+
+    #[test]
+    fn numbers_match_std_for_many_values() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..200_000 {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            for v in [
+                f64::from_bits(r),
+                (r % 2_000_000_000_000) as f64 / 1e4,
+                (r >> 11) as f64 / (1u64 << 53) as f64,
+            ] {
+                assert_eq!(num(v), format!("{v}"), "{:#x}", v.to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn dyadic_values_near_the_tie_bound_match_std() {
+        // `may_tie` claims no tie beyond k = 22: check zmij's path there.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for k in 1..=40 {
+            for _ in 0..20_000 {
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                let m = (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) | 1;
+                let v = m as f64 / 2f64.powi(k);
+                assert_eq!(num(v), format!("{v}"), "{:#x}", v.to_bits());
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn numbers_match_std_for_any_bits(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assert_eq!(num(v), format!("{v}"));
+        }
+
+        #[test]
+        fn numbers_match_std_for_money(cents in -10_000_000_000i64..10_000_000_000i64, scale in 0u32..9) {
+            let v = cents as f64 / 10f64.powi(scale as i32);
+            prop_assert_eq!(num(v), format!("{v}"));
+        }
+
+        #[test]
+        fn times_match_jiff(secs in -377_705_116_800i64..253_402_300_799i64, nanos in prop_oneof![Just(0i32), 0i32..1_000_000_000]) {
+            let t = Timestamp::new(secs, nanos).unwrap();
+            prop_assert_eq!(time(t), t.to_string());
+        }
+
+        #[test]
+        fn cached_days_stay_right(start in 0i64..4_000_000_000, steps in proptest::collection::vec(0i64..200_000, 1..50)) {
+            let mut text = TimeText::new();
+            let mut secs = start;
+            for step in steps {
+                secs += step;
+                let t = Timestamp::from_second(secs).unwrap();
+                let mut out = Vec::new();
+                text.push(&mut out, t);
+                prop_assert_eq!(String::from_utf8(out).unwrap(), t.to_string());
+            }
+        }
+    }
+}
