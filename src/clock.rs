@@ -17,8 +17,10 @@
 //!   pending event per source, so memory does not grow with the history.
 //! * [`Clock::push`] takes events one at a time (live mode), in global time
 //!   order, and returns a tick when an event with a later time proves the
-//!   open tick complete; [`Clock::flush`] closes the open tick. [`Merge`] is
-//!   built on `push`, so both give the same ticks (and a test checks it).
+//!   open tick complete; [`Clock::flush`] closes the open tick. [`Merge`]
+//!   runs the same admission and application steps as `push` (it peeks at
+//!   the next event instead of holding it), so both give the same ticks and
+//!   errors (and a test checks it).
 //!
 //! After a tick is returned, the as-of accessors ([`Clock::bar`],
 //! [`Clock::value`], [`Clock::age`]) describe exactly that tick until the
@@ -377,44 +379,66 @@ impl Clock {
     }
 
     /// Checks index, kind and per-source order; records the event's time.
+    #[inline]
     fn admit(&mut self, i: usize, event: &Event) -> Result<(), ClockError<Infallible>> {
-        let slot = self.slots.get(i).ok_or(ClockError::UnknownSource(i))?;
+        let t = event.time();
+        // Global order: nothing before the open tick or at/before a returned one.
+        let in_order = match (self.open, self.now) {
+            (Some(open), _) => t >= open,
+            (None, Some(now)) => t > now,
+            (None, None) => true,
+        };
+        match self.slots.get_mut(i) {
+            Some(slot)
+                if in_order
+                    && slot.info.kind == event.kind()
+                    && slot.last_time.is_none_or(|previous| t > previous) =>
+            {
+                slot.last_time = Some(t);
+                Ok(())
+            }
+            _ => Err(self.rejection(i, event)),
+        }
+    }
+
+    /// Why [`Clock::admit`] rejects an event (checked in this order).
+    #[cold]
+    fn rejection(&self, i: usize, event: &Event) -> ClockError<Infallible> {
+        let Some(slot) = self.slots.get(i) else {
+            return ClockError::UnknownSource(i);
+        };
         if slot.info.kind != event.kind() {
-            return Err(ClockError::WrongKind {
+            return ClockError::WrongKind {
                 index: i,
                 name: self.name(i),
                 expected: slot.info.kind,
                 got: event.kind(),
-            });
+            };
         }
         let t = event.time();
         if let Some(previous) = slot.last_time
             && t <= previous
         {
-            return Err(ClockError::OutOfOrder {
+            return ClockError::OutOfOrder {
                 index: i,
                 name: self.name(i),
                 previous,
                 got: t,
-            });
+            };
         }
-        // Global order: nothing before the open tick or at/before a returned one.
-        let floor = self.open.or(self.now);
-        if let Some(tick) = floor
-            && (t < tick || (self.open.is_none() && t == tick))
-        {
-            return Err(ClockError::Late {
-                index: i,
-                name: self.name(i),
-                tick,
-                got: t,
-            });
+        ClockError::Late {
+            index: i,
+            name: self.name(i),
+            tick: self
+                .open
+                .or(self.now)
+                .expect("only an earlier tick makes an event late"),
+            got: t,
         }
-        self.slots[i].last_time = Some(t);
-        Ok(())
     }
 
     /// Applies an admitted event that is at or after the open tick.
+    #[inline]
     fn apply(&mut self, i: usize, event: Event) -> Option<Tick> {
         let t = event.time();
         match self.open {
@@ -449,6 +473,7 @@ impl Clock {
         }
     }
 
+    #[inline]
     fn close_tick(&mut self) -> Option<Tick> {
         let time = self.open.take()?;
         self.now = Some(time);
@@ -496,6 +521,9 @@ impl Clock {
 struct Input<I> {
     iter: I,
     pending: Option<Event>,
+    /// Whether `pending` passed the clock's checks (it waits for the next
+    /// call when it proved the open tick complete).
+    admitted: bool,
     done: bool,
 }
 
@@ -527,6 +555,7 @@ where
                 .map(|iter| Input {
                     iter,
                     pending: None,
+                    admitted: false,
                     done: false,
                 })
                 .collect(),
@@ -591,15 +620,30 @@ where
                     }
                 }
             }
-            let Some((i, _)) = best else {
+            let Some((i, t)) = best else {
                 return self.clock.flush().map(Ok);
             };
-            let event = self.inputs[i].pending.take().expect("chosen pending event");
-            match self.clock.push(i, event) {
-                Ok(Some(tick)) => return Some(Ok(tick)),
-                Ok(None) => {}
-                Err(e) => return self.fail(e.widen()),
+            // The same steps as `Clock::push`, except that an event proving
+            // the open tick complete stays pending here instead of being
+            // moved into the clock's `held` slot.
+            let input = &mut self.inputs[i];
+            if !input.admitted {
+                let event = input.pending.as_ref().expect("chosen pending event");
+                if let Err(e) = self.clock.admit(i, event) {
+                    return self.fail(e.widen());
+                }
+                input.admitted = true;
             }
+            if self.clock.open.is_some_and(|open| t > open) {
+                return self.clock.close_tick().map(Ok);
+            }
+            let event = input.pending.take().expect("chosen pending event");
+            input.admitted = false;
+            let closed = self.clock.apply(i, event);
+            debug_assert!(
+                closed.is_none(),
+                "an event at the open tick never closes it"
+            );
         }
     }
 }

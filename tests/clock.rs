@@ -279,6 +279,12 @@ fn source_error_stops_the_clock_tagged_with_the_source() {
     assert!(merge.next_tick().is_none(), "the clock stays stopped");
 }
 
+fn bars_swapped() -> Vec<ClosedBar> {
+    let mut bars = fx();
+    bars.swap(3, 4);
+    bars
+}
+
 #[test]
 fn out_of_order_and_late_events_are_errors() {
     let mut bars = fx();
@@ -289,6 +295,20 @@ fn out_of_order_and_late_events_are_errors() {
     )];
     let results: Vec<_> = Merge::new(sources).unwrap().collect();
     assert_eq!(results.len(), 4);
+    // Live mode meets the same ticks, then the same error.
+    let mut clock = Clock::new(vec![SourceInfo::bars("usdjpy")]).unwrap();
+    let mut live = Vec::new();
+    for b in bars_swapped() {
+        match clock.push(0, b) {
+            Ok(Some(tick)) => live.push(Ok(tick)),
+            Ok(None) => {}
+            Err(e) => {
+                live.push(Err(e.widen()));
+                break;
+            }
+        }
+    }
+    assert_eq!(live, results);
     assert_eq!(
         results[3],
         Err(ClockError::OutOfOrder {

@@ -328,7 +328,12 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
             // thread while the run reads them.
             let files = input_files(&p);
             let (result, hashes) = std::thread::scope(|scope| {
-                let hashing = scope.spawn(|| files.iter().map(|(_, f)| sha256_file(f)).collect());
+                let hashing = std::thread::Builder::new()
+                    .name("hash inputs".into())
+                    .spawn_scoped(scope, || {
+                        files.iter().map(|(_, f)| sha256_file(f)).collect()
+                    })
+                    .expect("start the hashing thread");
                 let result = history::run_history(
                     p.plan.clone(),
                     &p.config,

@@ -9,6 +9,8 @@ use crate::engine::run::{EquityRow, Signal, Sink, TradeRow};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 /// A number for a CSV cell: shortest round-trip, empty for `na`.
 pub fn num(v: f64) -> String {
@@ -142,18 +144,188 @@ pub fn equity_line(e: &EquityRow) -> String {
     })
 }
 
+/// `equity.csv` rows, formatted and written: a cell whose number did not
+/// change since the previous row reuses its text (cash while a position is
+/// held; every cell while flat). Lines are formatted straight into the
+/// output buffer.
+struct EquityFile {
+    file: File,
+    buf: Vec<u8>,
+    time: TimeText,
+    cells: [Cell; 4],
+}
+
+/// One cached `equity.csv` cell: the number's bits and its text with the
+/// leading comma. Short texts (nearly all) live in a fixed array, so a row
+/// is assembled with fixed-size copies.
+#[derive(Default)]
+struct Cell {
+    bits: Option<u64>,
+    short: [u8; Cell::SHORT],
+    len: usize,
+    long: Vec<u8>,
+}
+
+impl Cell {
+    const SHORT: usize = 32;
+
+    fn set(&mut self, v: f64) {
+        if self.bits == Some(v.to_bits()) {
+            return;
+        }
+        self.bits = Some(v.to_bits());
+        self.long.clear();
+        self.long.push(b',');
+        push_cell(&mut self.long, v);
+        self.len = self.long.len();
+        if self.len <= Cell::SHORT {
+            self.short[..self.len].copy_from_slice(&self.long);
+        }
+    }
+
+    fn append_to(&self, out: &mut Vec<u8>) {
+        if self.len <= Cell::SHORT {
+            let end = out.len() + self.len;
+            out.extend_from_slice(&self.short);
+            out.truncate(end);
+        } else {
+            out.extend_from_slice(&self.long);
+        }
+    }
+}
+
+/// Bytes gathered before a write to the equity file.
+const EQUITY_BUFFER: usize = 1 << 16;
+
+impl EquityFile {
+    fn new(file: File) -> EquityFile {
+        let mut buf = Vec::with_capacity(EQUITY_BUFFER + 1024);
+        buf.extend_from_slice(EQUITY_HEADER.as_bytes());
+        buf.push(b'\n');
+        EquityFile {
+            file,
+            buf,
+            time: TimeText::new(),
+            cells: Default::default(),
+        }
+    }
+
+    fn write(&mut self, e: &EquityRow) -> io::Result<()> {
+        self.time.push(&mut self.buf, e.time);
+        for (v, cell) in [e.equity, e.cash, e.exposure, e.drawdown]
+            .into_iter()
+            .zip(&mut self.cells)
+        {
+            cell.set(v);
+            cell.append_to(&mut self.buf);
+        }
+        self.buf.push(b'\n');
+        if self.buf.len() >= EQUITY_BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// Rows per batch handed to the equity thread.
+const EQUITY_BATCH: usize = 1024;
+
+/// The equity file on its own thread: a run produces a row per tick, and
+/// formatting them overlaps the evaluation. Rows travel in batches through
+/// a channel of depth 2 (memory stays bounded); the file gets exactly the
+/// rows in order.
+struct EquityThread {
+    batch: Vec<EquityRow>,
+    tx: Option<SyncSender<Vec<EquityRow>>>,
+    /// Emptied batches coming back for reuse.
+    back: Receiver<Vec<EquityRow>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl EquityThread {
+    fn spawn(mut file: EquityFile) -> io::Result<EquityThread> {
+        let (tx, rx) = sync_channel::<Vec<EquityRow>>(2);
+        let (back_tx, back) = sync_channel::<Vec<EquityRow>>(4);
+        let thread = std::thread::Builder::new()
+            .name("write equity.csv".into())
+            .spawn(move || {
+                for mut batch in rx {
+                    for row in &batch {
+                        file.write(row)?;
+                    }
+                    batch.clear();
+                    let _ = back_tx.try_send(batch);
+                }
+                file.flush()
+            })?;
+        Ok(EquityThread {
+            batch: Vec::with_capacity(EQUITY_BATCH),
+            tx: Some(tx),
+            back,
+            thread: Some(thread),
+        })
+    }
+
+    fn push(&mut self, row: &EquityRow) {
+        self.batch.push(row.clone());
+        if self.batch.len() == EQUITY_BATCH {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let next = self
+            .back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(EQUITY_BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        if let Some(tx) = &self.tx
+            && tx.send(full).is_err()
+        {
+            // The thread stopped on a write error; `finish` reports it.
+            self.tx = None;
+        }
+    }
+
+    /// Sends the last rows, waits for the thread and returns its first
+    /// write error.
+    fn finish(mut self) -> io::Result<()> {
+        if !self.batch.is_empty() {
+            self.send();
+        }
+        self.tx = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EquityThread {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Writes `signals.csv`, `trades.csv` and `equity.csv` into a directory,
-/// streaming (buffered writers, nothing held).
+/// streaming (buffered writers, nothing held; the equity rows are written
+/// on their own thread).
 pub struct CsvDir {
     signals: BufWriter<File>,
     trades: BufWriter<File>,
-    equity: BufWriter<File>,
+    equity: EquityThread,
     error: Option<io::Error>,
     pub dir: PathBuf,
-    /// The numbers of the last equity row and their text: while flat, rows
-    /// repeat and are not formatted again.
-    last_equity: Option<[u64; 4]>,
-    equity_tail: Vec<u8>,
     /// The line being written, and the time formatter (it keeps the date).
     line: Vec<u8>,
     time: TimeText,
@@ -171,14 +343,13 @@ impl CsvDir {
             writeln!(w, "{header}")?;
             Ok(w)
         };
+        let equity = EquityFile::new(File::create(dir.join("equity.csv"))?);
         Ok(CsvDir {
             signals: open("signals.csv", SIGNALS_HEADER)?,
             trades: open("trades.csv", TRADES_HEADER)?,
-            equity: open("equity.csv", EQUITY_HEADER)?,
+            equity: EquityThread::spawn(equity)?,
             error: None,
             dir: dir.to_path_buf(),
-            last_equity: None,
-            equity_tail: Vec::with_capacity(96),
             line: Vec::with_capacity(256),
             time: TimeText::new(),
         })
@@ -196,13 +367,21 @@ impl CsvDir {
     ///
     /// # Errors
     /// The first I/O error met while writing.
-    pub fn finish(mut self) -> io::Result<()> {
-        if let Some(e) = self.error.take() {
+    pub fn finish(self) -> io::Result<()> {
+        let CsvDir {
+            mut signals,
+            mut trades,
+            equity,
+            error,
+            ..
+        } = self;
+        let equity = equity.finish();
+        if let Some(e) = error {
             return Err(e);
         }
-        self.signals.flush()?;
-        self.trades.flush()?;
-        self.equity.flush()
+        signals.flush()?;
+        trades.flush()?;
+        equity
     }
 }
 
@@ -222,19 +401,7 @@ impl Sink for CsvDir {
         self.keep(r);
     }
     fn equity(&mut self, e: &EquityRow) {
-        // Same bytes as `equity_line`, without allocating per row.
-        let key = [e.equity, e.cash, e.exposure, e.drawdown].map(f64::to_bits);
-        if self.last_equity != Some(key) {
-            self.equity_tail.clear();
-            push_equity_cells(&mut self.equity_tail, e);
-            self.equity_tail.push(b'\n');
-            self.last_equity = Some(key);
-        }
-        self.line.clear();
-        self.time.push(&mut self.line, e.time);
-        self.line.extend_from_slice(&self.equity_tail);
-        let r = self.equity.write_all(&self.line);
-        self.keep(r);
+        self.equity.push(e);
     }
 }
 
@@ -367,9 +534,21 @@ mod tests {
             (f64::NAN, 1.0, -0.0, 1e-9),
         ]
         .iter()
+        .copied()
+        // Past a batch and a buffer: flat stretches, changing cells, days.
+        .chain((0..5000).map(|i| {
+            let held = i % 700 > 300;
+            let equity = if held { 1e6 + f64::from(i) * 0.37 } else { 1e6 };
+            (
+                equity,
+                990_000.25,
+                if held { 0.1 / f64::from(i) } else { 0.0 },
+                1e-3,
+            )
+        }))
         .enumerate()
-        .map(|(i, &(equity, cash, exposure, drawdown))| EquityRow {
-            time: jiff::Timestamp::from_second(1_722_816_000 + 3600 * i as i64).unwrap(),
+        .map(|(i, (equity, cash, exposure, drawdown))| EquityRow {
+            time: jiff::Timestamp::from_second(1_722_816_000 + 3599 * i as i64).unwrap(),
             equity,
             cash,
             exposure,

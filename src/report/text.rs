@@ -77,11 +77,12 @@ fn two(out: &mut [u8], v: u32) {
 }
 
 /// Formats whole-second UTC instants as `YYYY-MM-DDTHH:MM:SSZ`, keeping the
-/// date text of the previous call.
+/// text of the previous call's day.
 #[derive(Clone, Debug, Default)]
 pub struct TimeText {
-    /// The day number and its `YYYY-MM-DDT` text.
-    day: Option<(i64, [u8; 11])>,
+    /// The first second of the cached day, and the text of that day with
+    /// the time of day to be filled in.
+    day: Option<(i64, [u8; 20])>,
 }
 
 impl TimeText {
@@ -97,33 +98,43 @@ impl TimeText {
             let _ = write!(out, "{t}");
             return;
         }
-        let days = secs.div_euclid(86_400);
-        let date = match self.day {
-            Some((d, text)) if d == days => text,
-            _ => {
-                let (year, month, day) = civil_from_days(days);
-                if !(0..=9999).contains(&year) {
+        let (start, mut text) = match self.day {
+            Some((start, text)) if (0..86_400).contains(&(secs - start)) => (start, text),
+            _ => match day_text(secs) {
+                Some(day) => {
+                    self.day = Some(day);
+                    day
+                }
+                None => {
                     let _ = write!(out, "{t}");
                     return;
                 }
-                let mut text = *b"0000-00-00T";
-                let y = year as u32;
-                two(&mut text[0..2], y / 100);
-                two(&mut text[2..4], y % 100);
-                two(&mut text[5..7], month);
-                two(&mut text[8..10], day);
-                self.day = Some((days, text));
-                text
-            }
+            },
         };
-        let sod = secs.rem_euclid(86_400) as u32;
-        let mut time = *b"00:00:00Z";
-        two(&mut time[0..2], sod / 3600);
-        two(&mut time[3..5], sod / 60 % 60);
-        two(&mut time[6..8], sod % 60);
-        out.extend_from_slice(&date);
-        out.extend_from_slice(&time);
+        let sod = (secs - start) as u32;
+        two(&mut text[11..13], sod / 3600);
+        two(&mut text[14..16], sod / 60 % 60);
+        two(&mut text[17..19], sod % 60);
+        out.extend_from_slice(&text);
     }
+}
+
+/// The first second of the UTC day holding `secs` and that day's
+/// `YYYY-MM-DDT00:00:00Z`; `None` outside years 0000-9999 (jiff writes
+/// those with a sign and six digits).
+fn day_text(secs: i64) -> Option<(i64, [u8; 20])> {
+    let days = secs.div_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    let mut text = *b"0000-00-00T00:00:00Z";
+    let y = year as u32;
+    two(&mut text[0..2], y / 100);
+    two(&mut text[2..4], y % 100);
+    two(&mut text[5..7], month);
+    two(&mut text[8..10], day);
+    Some((days * 86_400, text))
 }
 
 #[cfg(test)]
