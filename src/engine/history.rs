@@ -35,7 +35,7 @@ pub enum RunError {
 type BoxedSource = Box<dyn Iterator<Item = Result<Event, String>> + Send>;
 
 /// The clock's sources in plan order (symbols, then series).
-type Sources = Vec<(SourceInfo, BoxedSource)>;
+type Sources = Vec<(SourceInfo, Prefetch<Result<Event, String>>)>;
 
 /// Whether a data symbol is an FX pair or a spot metal, whose trading days
 /// roll at 17:00 New York (`EURUSD`, `USDJPY`, `XAUUSD`).
@@ -149,7 +149,7 @@ fn open_sources(
     plan: &Plan,
     config: &RunConfig,
 ) -> Result<(Sources, Vec<SignedDuration>, u64), RunError> {
-    let mut sources: Sources = Vec::new();
+    let mut sources: Vec<(SourceInfo, BoxedSource)> = Vec::new();
     let mut spacing = Vec::new();
     let mut estimated_bars = 0u64;
     for s in &plan.symbols {
@@ -224,8 +224,7 @@ fn open_sources(
         .into_iter()
         .map(|(info, src)| {
             let name = format!("read {}", info.name);
-            let src: BoxedSource = Box::new(Prefetch::spawn(name, src));
-            (info, src)
+            (info, Prefetch::spawn(name, src))
         })
         .collect();
     Ok((sources, spacing, estimated_bars))
