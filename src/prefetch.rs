@@ -17,9 +17,20 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// Items per batch: large enough that channel traffic is a small part of
-/// the per-item cost, small enough to stay in the cache.
+/// Items per batch when one source is read: large enough that channel
+/// traffic is a small part of the per-item cost, small enough to stay in
+/// the cache.
 pub const BATCH: usize = 1024;
+
+/// Items in flight over all the sources of a run (see [`batch_for`]).
+pub const IN_FLIGHT: usize = 8192;
+
+/// The batch size for each of `sources` readers: [`BATCH`] up to eight
+/// sources, then smaller (at least 64) so that a run over many symbols
+/// holds about [`IN_FLIGHT`] items per queue level in all.
+pub fn batch_for(sources: usize) -> usize {
+    (IN_FLIGHT / sources.max(1)).clamp(64, BATCH)
+}
 
 /// Full batches that may wait for the consumer.
 pub const DEPTH: usize = 2;
@@ -35,14 +46,16 @@ pub struct Prefetch<T: Send + 'static> {
 }
 
 impl<T: Send + 'static> Prefetch<T> {
-    /// Starts a thread named `name` that drains `iter` into batches.
+    /// Starts a thread named `name` that drains `iter` into batches of
+    /// `batch` items (at least 1).
     ///
     /// # Panics
     /// When the operating system cannot start a thread.
-    pub fn spawn<I>(name: String, iter: I) -> Prefetch<T>
+    pub fn spawn<I>(name: String, iter: I, batch: usize) -> Prefetch<T>
     where
         I: Iterator<Item = T> + Send + 'static,
     {
+        let size = batch.max(1);
         let (tx, rx) = sync_channel::<Vec<T>>(DEPTH);
         let (recycle_tx, recycle_rx) = sync_channel::<Vec<T>>(DEPTH + 2);
         let thread = std::thread::Builder::new()
@@ -52,10 +65,10 @@ impl<T: Send + 'static> Prefetch<T> {
                 loop {
                     let mut batch = match recycle_rx.try_recv() {
                         Ok(b) => b,
-                        Err(_) => Vec::with_capacity(BATCH),
+                        Err(_) => Vec::with_capacity(size),
                     };
-                    batch.extend(iter.by_ref().take(BATCH));
-                    let last = batch.len() < BATCH;
+                    batch.extend(iter.by_ref().take(size));
+                    let last = batch.len() < size;
                     // The consumer hung up (it stopped early): nothing to do.
                     if batch.is_empty() || tx.send(batch).is_err() || last {
                         return;
@@ -130,15 +143,27 @@ mod tests {
     #[test]
     fn yields_every_item_in_order() {
         for n in [0, 1, BATCH - 1, BATCH, BATCH + 1, 5 * BATCH + 17] {
-            let got: Vec<usize> = Prefetch::spawn("t".into(), 0..n).collect();
+            let got: Vec<usize> = Prefetch::spawn("t".into(), 0..n, BATCH).collect();
             assert_eq!(got, (0..n).collect::<Vec<_>>(), "n = {n}");
         }
     }
 
     #[test]
+    fn small_batches_too() {
+        for size in [1, 2, 64] {
+            let got: Vec<u32> = Prefetch::spawn("t".into(), 0..1000, size).collect();
+            assert_eq!(got, (0..1000).collect::<Vec<_>>(), "batch {size}");
+        }
+        assert_eq!(batch_for(1), BATCH);
+        assert_eq!(batch_for(8), BATCH);
+        assert_eq!(batch_for(64), 128);
+        assert_eq!(batch_for(1000), 64);
+    }
+
+    #[test]
     fn an_error_item_ends_the_stream_in_place() {
         let items = (0..3000).map(|i| if i == 2500 { Err(i) } else { Ok(i) });
-        let got: Vec<Result<i32, i32>> = Prefetch::spawn("t".into(), items)
+        let got: Vec<Result<i32, i32>> = Prefetch::spawn("t".into(), items, BATCH)
             .take_while(|r| r.is_ok())
             .collect();
         assert_eq!(got.len(), 2500);
@@ -146,7 +171,7 @@ mod tests {
 
     #[test]
     fn dropping_early_stops_the_thread() {
-        let mut p = Prefetch::spawn("t".into(), 0..u64::MAX);
+        let mut p = Prefetch::spawn("t".into(), 0..u64::MAX, BATCH);
         assert_eq!(p.next(), Some(0));
         drop(p); // must not hang reading the endless source
     }
@@ -155,7 +180,7 @@ mod tests {
     fn a_panicking_source_is_not_a_short_file() {
         let items = (0..5000).inspect(|&i| assert!(i < 3000, "reader failed"));
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Prefetch::spawn("t".into(), items).count()
+            Prefetch::spawn("t".into(), items, BATCH).count()
         }));
         assert!(r.is_err(), "the panic must reach the consumer");
     }
@@ -169,7 +194,7 @@ mod tests {
         let items = (0..u64::MAX).inspect(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let mut p = Prefetch::spawn("t".into(), items);
+        let mut p = Prefetch::spawn("t".into(), items, BATCH);
         assert_eq!(p.next(), Some(0));
         // Give the reader every chance to run ahead; it must stop at the bound.
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -220,11 +220,12 @@ fn open_sources(
     }
     // Each source reads ahead on its own thread (bounded; see `prefetch`),
     // so parsing overlaps merging, evaluation and writing.
+    let batch = crate::prefetch::batch_for(sources.len());
     let sources = sources
         .into_iter()
         .map(|(info, src)| {
             let name = format!("read {}", info.name);
-            (info, Prefetch::spawn(name, src))
+            (info, Prefetch::spawn(name, src, batch))
         })
         .collect();
     Ok((sources, spacing, estimated_bars))
