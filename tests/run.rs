@@ -6,6 +6,7 @@ use playbook::engine::history::{HistoryOptions, Outcome, run_history, settings};
 use playbook::engine::run::Collect;
 use playbook::engine::sizing::SizeBase;
 use playbook::report::sinks;
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -408,6 +409,61 @@ fn cli_run_out_writes_the_four_files() {
         summary["summary"]["trades"],
         trades.lines().count() as u64 - 1
     );
+    // The hashes (computed on another thread during the run) are the files'.
+    for input in summary["run"]["inputs"].as_array().unwrap() {
+        let file = root().join(input["file"].as_str().unwrap());
+        let digest = sha2::Sha256::digest(std::fs::read(&file).unwrap());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(input["sha256"], hex.as_str(), "{}", file.display());
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_the_earlier_outputs_untouched() {
+    let out = tempdir("keep");
+    let run = |data: &str| {
+        cli(&[
+            "run",
+            "strategies/p4_gold_asia_flush.play",
+            "--data",
+            data,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (code, _, err) = run("examples/data");
+    assert_eq!(code, 0, "{err}");
+    let names = ["signals.csv", "trades.csv", "equity.csv", "summary.json"];
+    let before: Vec<Vec<u8>> = names
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
+
+    // The same data with a broken close deep into the gold file.
+    let data = tempdir("keep-data");
+    for f in ["USDJPY.csv", "XAUUSD.csv"] {
+        std::fs::copy(root().join("examples/data").join(f), data.join(f)).unwrap();
+    }
+    let gold = std::fs::read_to_string(data.join("XAUUSD.csv")).unwrap();
+    let mut lines: Vec<String> = gold.lines().map(str::to_string).collect();
+    let row = lines.len() - 10;
+    let mut cells: Vec<&str> = lines[row].split(',').collect();
+    cells[4] = "12.3.4";
+    lines[row] = cells.join(",");
+    std::fs::write(data.join("XAUUSD.csv"), lines.join("\n") + "\n").unwrap();
+
+    let (code, _, err) = run(data.to_str().unwrap());
+    assert_ne!(code, 0);
+    assert!(err.contains("12.3.4"), "{err}");
+    for (f, old) in names.iter().zip(&before) {
+        assert_eq!(&std::fs::read(out.join(f)).unwrap(), old, "{f} changed");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !names.contains(&n.as_str()))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]

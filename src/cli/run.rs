@@ -351,7 +351,6 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                 Ok(o) => o,
                 Err(e) => return report_run_error(e, out),
             };
-            sink.finish()?;
             let record = run_record(&p, &args.strategy, &files, &hashes);
             let summary = serde_json::json!({
                 "summary": outcome.summary,
@@ -361,7 +360,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                 "run": record,
             });
             let text = serde_json::to_string_pretty(&summary).map_err(io::Error::other)? + "\n";
-            std::fs::write(dir.join("summary.json"), text)?;
+            sink.commit(&text)?;
             out.err(&format!(
                 "{} ticks, {} trades, total return {:.2}%, max drawdown {:.2}%: wrote {}\n",
                 outcome.ticks,

@@ -317,41 +317,94 @@ impl Drop for EquityThread {
     }
 }
 
-/// Writes `signals.csv`, `trades.csv` and `equity.csv` into a directory,
-/// streaming (buffered writers, nothing held; the equity rows are written
-/// on their own thread).
+/// The output files of a run, written under temporary names beside their
+/// final ones and renamed into place only when the run succeeds; if the run
+/// fails (or the process stops), the outputs of an earlier run stay as they
+/// were, never mixed with a half-written new one.
+struct Staged {
+    /// (temporary, final) paths.
+    files: Vec<(PathBuf, PathBuf)>,
+    committed: bool,
+}
+
+impl Staged {
+    /// Creates the temporary file for `name` in `dir`.
+    fn create(&mut self, dir: &Path, name: &str) -> io::Result<File> {
+        let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
+        let file = File::create(&temp)?;
+        self.files.push((temp, dir.join(name)));
+        Ok(file)
+    }
+
+    /// Renames every file into place.
+    fn commit(mut self) -> io::Result<()> {
+        for (temp, path) in &self.files {
+            std::fs::rename(temp, path)?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            for (temp, _) in &self.files {
+                let _ = std::fs::remove_file(temp);
+            }
+        }
+    }
+}
+
+/// Writes `signals.csv`, `trades.csv`, `equity.csv` and `summary.json` into
+/// a directory, streaming (buffered writers, nothing held; the equity rows
+/// are written on their own thread). The files appear (replacing any
+/// earlier ones) only when [`CsvDir::commit`] succeeds.
 pub struct CsvDir {
     signals: BufWriter<File>,
     trades: BufWriter<File>,
     equity: EquityThread,
+    summary: File,
     error: Option<io::Error>,
     pub dir: PathBuf,
     /// The line being written, and the time formatter (it keeps the date).
     line: Vec<u8>,
     time: TimeText,
+    /// Declared last: dropped (temporary files removed) after the writers.
+    staged: Staged,
 }
 
 impl CsvDir {
-    /// Creates the directory (if needed) and the three files with headers.
+    /// Creates the directory (if needed) and the output files with headers,
+    /// under temporary names.
     ///
     /// # Errors
     /// When the directory or a file cannot be created.
     pub fn create(dir: &Path) -> io::Result<CsvDir> {
         std::fs::create_dir_all(dir)?;
-        let open = |name: &str, header: &str| -> io::Result<BufWriter<File>> {
-            let mut w = BufWriter::with_capacity(1 << 16, File::create(dir.join(name))?);
+        let mut staged = Staged {
+            files: Vec::new(),
+            committed: false,
+        };
+        let mut open = |name: &str, header: &str| -> io::Result<BufWriter<File>> {
+            let mut w = BufWriter::with_capacity(1 << 16, staged.create(dir, name)?);
             writeln!(w, "{header}")?;
             Ok(w)
         };
-        let equity = EquityFile::new(File::create(dir.join("equity.csv"))?);
+        let signals = open("signals.csv", SIGNALS_HEADER)?;
+        let trades = open("trades.csv", TRADES_HEADER)?;
+        let equity = EquityFile::new(staged.create(dir, "equity.csv")?);
+        let summary = staged.create(dir, "summary.json")?;
         Ok(CsvDir {
-            signals: open("signals.csv", SIGNALS_HEADER)?,
-            trades: open("trades.csv", TRADES_HEADER)?,
+            signals,
+            trades,
             equity: EquityThread::spawn(equity)?,
+            summary,
             error: None,
             dir: dir.to_path_buf(),
             line: Vec::with_capacity(256),
             time: TimeText::new(),
+            staged,
         })
     }
 
@@ -363,16 +416,20 @@ impl CsvDir {
         }
     }
 
-    /// Flushes the files; reports the first write error of the run.
+    /// Finishes the files, writes `summary` as `summary.json`, and moves all
+    /// of them into place. On an error nothing is moved and the temporary
+    /// files are removed.
     ///
     /// # Errors
-    /// The first I/O error met while writing.
-    pub fn finish(self) -> io::Result<()> {
+    /// The first I/O error met while writing or renaming.
+    pub fn commit(self, summary: &str) -> io::Result<()> {
         let CsvDir {
             mut signals,
             mut trades,
             equity,
+            summary: mut summary_file,
             error,
+            staged,
             ..
         } = self;
         let equity = equity.finish();
@@ -381,7 +438,10 @@ impl CsvDir {
         }
         signals.flush()?;
         trades.flush()?;
-        equity
+        equity?;
+        summary_file.write_all(summary.as_bytes())?;
+        drop((signals, trades, summary_file));
+        staged.commit()
     }
 }
 
@@ -559,7 +619,7 @@ mod tests {
         for r in &rows {
             sink.equity(r);
         }
-        sink.finish().unwrap();
+        sink.commit("{}\n").unwrap();
         let written = std::fs::read_to_string(dir.join("equity.csv")).unwrap();
         let mut expected = format!("{EQUITY_HEADER}\n");
         for r in &rows {
