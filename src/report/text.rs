@@ -16,10 +16,11 @@ use std::io::Write;
 
 /// Appends `v` as Rust's `format!("{v}")` would, for a finite `v`; `NaN`
 /// and infinities also go through the standard formatter.
+#[inline]
 pub fn push_num(out: &mut Vec<u8>, v: f64) {
-    // zmij writes an exponent outside this range (std never does); NaN and
-    // infinities fail the test too. Ties go to std too (see `may_tie`).
-    if !(1e-5..1e16).contains(&v.abs()) || may_tie(v) {
+    // Below 1e16 (and finite); not a dyadic value where zmij and std could
+    // break a tie differently (see `may_tie`).
+    if !(v.abs() < 1e16) || may_tie(v) {
         // Writing into a Vec cannot fail.
         let _ = write!(out, "{v}");
         return;
@@ -28,8 +29,57 @@ pub fn push_num(out: &mut Vec<u8>, v: f64) {
     let s = buf.format_finite(v).as_bytes();
     if let Some(int) = s.strip_suffix(b".0") {
         out.extend_from_slice(int);
+    } else if v.abs() < 1e-5 {
+        // Only tiny values come out with an exponent (below 1e16).
+        let e = s.iter().rposition(|&b| b == b'e').expect("an exponent");
+        push_expanded(out, &s[..e], &s[e + 1..]);
     } else {
         out.extend_from_slice(s);
+    }
+}
+
+/// Appends zmij's `[-]d[.ddd]` mantissa with exponent `[+-]N` written out
+/// without the exponent, as std does (`7.05e-6` -> `0.00000705`,
+/// `1.5e+20` -> `150000000000000000000`).
+fn push_expanded(out: &mut Vec<u8>, mantissa: &[u8], exponent: &[u8]) {
+    let (negative, mantissa) = match mantissa.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, mantissa),
+    };
+    let (sign, magnitude) = match exponent.split_first() {
+        Some((b'-', rest)) => (-1, rest),
+        Some((b'+', rest)) => (1, rest),
+        _ => (1, exponent),
+    };
+    let exp = sign
+        * magnitude
+            .iter()
+            .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+    // At most 17 significant digits.
+    let mut text = [0u8; 24];
+    let mut n = 0;
+    for &b in mantissa.iter().filter(|&&b| b != b'.') {
+        text[n] = b;
+        n += 1;
+    }
+    let digits = &text[..n];
+    let n = n as i64;
+    // Digits before the decimal point.
+    let point = exp + 1;
+    if negative {
+        out.push(b'-');
+    }
+    if point <= 0 {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + (-point) as usize, b'0');
+        out.extend_from_slice(digits);
+    } else if point >= n {
+        out.extend_from_slice(digits);
+        out.resize(out.len() + (point - n) as usize, b'0');
+    } else {
+        out.extend_from_slice(&digits[..point as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[point as usize..]);
     }
 }
 
@@ -38,22 +88,34 @@ pub fn push_num(out: &mut Vec<u8>, v: f64) {
 /// prints as `…536.3` in std and `…536.2` in zmij).
 ///
 /// A tie needs the exact decimal expansion of `v` to end in a 5 just past
-/// the last printed digit, so to have at most 18 significant digits. With
-/// `v = m * 2^-k` (m odd, k > 0) the expansion has exactly k digits after
-/// the point, and for `v >= 1e-5` at least `k - 4` significant digits; so a
-/// tie needs `k <= 22`. Integers (k <= 0) below 1e16 print exactly. Such
-/// dyadic values are rare in prices and money; they take the std path.
+/// the last printed digit (at most 17), so to have at most 18 significant
+/// digits. With `v = m * 2^-k` (m odd, k > 0) the expansion has exactly k
+/// digits after the point, of which at most `z` are the leading zeros of a
+/// `v < 1`, with `z <= ceil(-log10 |v|)`; so a tie needs `k <= 18 + z`.
+/// Integers (k <= 0) below 1e16 print exactly. Such dyadic values are rare
+/// in prices and money; they take the std path. (One more digit of margin
+/// is kept in the bound.)
 fn may_tie(v: f64) -> bool {
     let bits = v.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
     let fraction = bits & ((1 << 52) - 1);
-    let (m, e) = if biased == 0 {
-        (fraction, -1074)
+    let (m, e, log2) = if biased == 0 {
+        (
+            fraction,
+            -1074,
+            -1075 + (64 - fraction.leading_zeros() as i32),
+        )
     } else {
-        (fraction | (1 << 52), biased - 1075)
+        (fraction | (1 << 52), biased - 1075, biased - 1023)
     };
     let k = -(e + m.trailing_zeros() as i32);
-    (1..=22).contains(&k)
+    // ceil(-log2 * log10(2)) >= the leading zeros of |v| < 1.
+    let zeros = if log2 < 0 {
+        (-log2 * 30_103 + 99_999) / 100_000
+    } else {
+        0
+    };
+    k >= 1 && k <= 19 + zeros
 }
 
 /// Days since 1970-01-01 to the proleptic Gregorian (year, month, day)
@@ -183,6 +245,17 @@ mod tests {
             1.000_007_629_394_531_2,
             0.5,
             1957.25,
+            1_000_002.52,
+            -0.000_005,
+            0.000_123,
+            3_999_999_999.999_999,
+            4e9,
+            4_000_000_000.000_001,
+            0.1 + 0.2,
+            7.049_933_871_683_4e-6,
+            -3e-6,
+            1e-7,
+            1.2345e-100,
             32_030.589_600_000_083,
             0.010_000_000_000_000_009,
             f64::NAN,
@@ -212,16 +285,36 @@ mod tests {
     }
 
     #[test]
+    fn decimals_up_to_the_micro_bound_match_std() {
+        let mut x = 0x1234_5678_9ABC_DEF1u64;
+        for _ in 0..300_000 {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            let c = (r >> 12) % 5_000_000_000_000_000;
+            for v in [
+                c as f64 / 1e6,
+                -(c as f64) / 1e7,
+                (c % 1_000_000) as f64 / 1e6,
+                4e9 - (c % 1000) as f64 / 1e6,
+            ] {
+                assert_eq!(num(v), format!("{v}"), "{:#x}", v.to_bits());
+            }
+        }
+    }
+
+    #[test]
     fn dyadic_values_near_the_tie_bound_match_std() {
         // `may_tie` claims no tie beyond k = 22: check zmij's path there.
         let mut x = 0x2545_F491_4F6C_DD1Du64;
-        for k in 1..=40 {
+        for k in (1..=40).chain([50, 60, 70, 80, 100, 200, 400, 1000]) {
             for _ in 0..20_000 {
                 x ^= x >> 12;
                 x ^= x << 25;
                 x ^= x >> 27;
                 let m = (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) | 1;
-                let v = m as f64 / 2f64.powi(k);
+                let v = m as f64 / 2f64.powi(k.min(1000));
                 assert_eq!(num(v), format!("{v}"), "{:#x}", v.to_bits());
             }
         }
