@@ -20,7 +20,7 @@ use std::io::Write;
 pub fn push_num(out: &mut Vec<u8>, v: f64) {
     // Below 1e16 (and finite); not a dyadic value where zmij and std could
     // break a tie differently (see `may_tie`).
-    if !(v.abs() < 1e16) || may_tie(v) {
+    if !v.is_finite() || v.abs() >= 1e16 || may_tie(v) {
         // Writing into a Vec cannot fail.
         let _ = write!(out, "{v}");
         return;
