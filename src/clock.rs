@@ -108,18 +108,37 @@ impl SourceSet {
     }
 
     /// The indices in increasing (source) order.
-    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0.iter().enumerate().flat_map(|(w, &bits)| {
-            let mut rest = bits;
-            std::iter::from_fn(move || {
-                if rest == 0 {
-                    return None;
-                }
-                let b = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                Some(w * 64 + b)
-            })
-        })
+    pub fn iter(&self) -> SourceIter {
+        SourceIter {
+            words: self.0,
+            word: 0,
+        }
+    }
+}
+
+/// The indices of a [`SourceSet`], in increasing order.
+#[derive(Clone, Debug)]
+pub struct SourceIter {
+    /// The bits not yet returned.
+    words: [u64; MAX_SOURCES / 64],
+    /// The word being read.
+    word: usize,
+}
+
+impl Iterator for SourceIter {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.word < self.words.len() {
+            let bits = self.words[self.word];
+            if bits != 0 {
+                self.words[self.word] = bits & (bits - 1);
+                return Some(self.word * 64 + bits.trailing_zeros() as usize);
+            }
+            self.word += 1;
+        }
+        None
     }
 }
 
