@@ -233,48 +233,117 @@ impl EquityFile {
     }
 }
 
-/// Rows per batch handed to the equity thread.
+/// Equity rows per batch handed to the writing thread (a batch is also sent
+/// once it holds [`ROWS_BATCH`] signals and trades).
 const EQUITY_BATCH: usize = 1024;
+/// Signals and trades per batch.
+const ROWS_BATCH: usize = 256;
 
-/// The equity file on its own thread: a run produces a row per tick, and
-/// formatting them overlaps the evaluation. Rows travel in batches through
-/// a channel of depth 2 (memory stays bounded); the file gets exactly the
-/// rows in order.
-struct EquityThread {
-    batch: Vec<EquityRow>,
-    tx: Option<SyncSender<Vec<EquityRow>>>,
+/// Rows on their way to the writing thread.
+#[derive(Default)]
+struct Batch {
+    signals: Vec<Signal>,
+    trades: Vec<TradeRow>,
+    equity: Vec<EquityRow>,
+}
+
+impl Batch {
+    fn with_capacity() -> Batch {
+        Batch {
+            signals: Vec::new(),
+            trades: Vec::new(),
+            equity: Vec::with_capacity(EQUITY_BATCH),
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.equity.len() >= EQUITY_BATCH || self.signals.len() + self.trades.len() >= ROWS_BATCH
+    }
+
+    fn is_empty(&self) -> bool {
+        self.equity.is_empty() && self.signals.is_empty() && self.trades.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.signals.clear();
+        self.trades.clear();
+        self.equity.clear();
+    }
+}
+
+/// The three CSV files, formatted and written on the writing thread.
+struct Files {
+    signals: BufWriter<File>,
+    trades: BufWriter<File>,
+    equity: EquityFile,
+    /// The line being written, and the time formatter (it keeps the date).
+    line: Vec<u8>,
+    time: TimeText,
+}
+
+impl Files {
+    fn write(&mut self, batch: &Batch) -> io::Result<()> {
+        for s in &batch.signals {
+            self.line.clear();
+            push_signal(&mut self.line, &mut self.time, s);
+            self.line.push(b'\n');
+            self.signals.write_all(&self.line)?;
+        }
+        for t in &batch.trades {
+            self.line.clear();
+            push_trade(&mut self.line, &mut self.time, t);
+            self.line.push(b'\n');
+            self.trades.write_all(&self.line)?;
+        }
+        for row in &batch.equity {
+            self.equity.write(row)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.signals.flush()?;
+        self.trades.flush()?;
+        self.equity.flush()
+    }
+}
+
+/// The CSV files on their own thread: a run produces an equity row per tick
+/// and a signal's reason is long text, and formatting them overlaps the
+/// evaluation. Rows travel in batches through a channel of depth 2 (memory
+/// stays bounded); each file gets exactly its rows in order.
+struct WriterThread {
+    batch: Batch,
+    tx: Option<SyncSender<Batch>>,
     /// Emptied batches coming back for reuse.
-    back: Receiver<Vec<EquityRow>>,
+    back: Receiver<Batch>,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
 
-impl EquityThread {
-    fn spawn(mut file: EquityFile) -> io::Result<EquityThread> {
-        let (tx, rx) = sync_channel::<Vec<EquityRow>>(2);
-        let (back_tx, back) = sync_channel::<Vec<EquityRow>>(4);
+impl WriterThread {
+    fn spawn(mut files: Files) -> io::Result<WriterThread> {
+        let (tx, rx) = sync_channel::<Batch>(2);
+        let (back_tx, back) = sync_channel::<Batch>(4);
         let thread = std::thread::Builder::new()
-            .name("write equity.csv".into())
+            .name("write outputs".into())
             .spawn(move || {
                 for mut batch in rx {
-                    for row in &batch {
-                        file.write(row)?;
-                    }
+                    files.write(&batch)?;
                     batch.clear();
                     let _ = back_tx.try_send(batch);
                 }
-                file.flush()
+                files.flush()
             })?;
-        Ok(EquityThread {
-            batch: Vec::with_capacity(EQUITY_BATCH),
+        Ok(WriterThread {
+            batch: Batch::with_capacity(),
             tx: Some(tx),
             back,
             thread: Some(thread),
         })
     }
 
-    fn push(&mut self, row: &EquityRow) {
-        self.batch.push(row.clone());
-        if self.batch.len() == EQUITY_BATCH {
+    fn send_if_full(&mut self) {
+        if self.batch.is_full() {
             self.send();
         }
     }
@@ -283,7 +352,7 @@ impl EquityThread {
         let next = self
             .back
             .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(EQUITY_BATCH));
+            .unwrap_or_else(|_| Batch::with_capacity());
         let full = std::mem::replace(&mut self.batch, next);
         if let Some(tx) = &self.tx
             && tx.send(full).is_err()
@@ -308,7 +377,7 @@ impl EquityThread {
     }
 }
 
-impl Drop for EquityThread {
+impl Drop for WriterThread {
     fn drop(&mut self) {
         self.tx = None;
         if let Some(t) = self.thread.take() {
@@ -357,20 +426,14 @@ impl Drop for Staged {
 }
 
 /// Writes `signals.csv`, `trades.csv`, `equity.csv` and `summary.json` into
-/// a directory, streaming (buffered writers, nothing held; the equity rows
-/// are written on their own thread). The files appear (replacing any
-/// earlier ones) only when [`CsvDir::commit`] succeeds.
+/// a directory, streaming (nothing held; the CSV rows are formatted and
+/// written on their own thread). The files appear (replacing any earlier
+/// ones) only when [`CsvDir::commit`] succeeds.
 pub struct CsvDir {
-    signals: BufWriter<File>,
-    trades: BufWriter<File>,
-    equity: EquityThread,
+    writer: WriterThread,
     summary: File,
-    error: Option<io::Error>,
     pub dir: PathBuf,
-    /// The line being written, and the time formatter (it keeps the date).
-    line: Vec<u8>,
-    time: TimeText,
-    /// Declared last: dropped (temporary files removed) after the writers.
+    /// Declared last: dropped (temporary files removed) after the writer.
     staged: Staged,
 }
 
@@ -395,25 +458,19 @@ impl CsvDir {
         let trades = open("trades.csv", TRADES_HEADER)?;
         let equity = EquityFile::new(staged.create(dir, "equity.csv")?);
         let summary = staged.create(dir, "summary.json")?;
-        Ok(CsvDir {
+        let files = Files {
             signals,
             trades,
-            equity: EquityThread::spawn(equity)?,
-            summary,
-            error: None,
-            dir: dir.to_path_buf(),
+            equity,
             line: Vec::with_capacity(256),
             time: TimeText::new(),
+        };
+        Ok(CsvDir {
+            writer: WriterThread::spawn(files)?,
+            summary,
+            dir: dir.to_path_buf(),
             staged,
         })
-    }
-
-    fn keep(&mut self, r: io::Result<()>) {
-        if let Err(e) = r
-            && self.error.is_none()
-        {
-            self.error = Some(e);
-        }
     }
 
     /// Finishes the files, writes `summary` as `summary.json`, and moves all
@@ -424,44 +481,30 @@ impl CsvDir {
     /// The first I/O error met while writing or renaming.
     pub fn commit(self, summary: &str) -> io::Result<()> {
         let CsvDir {
-            mut signals,
-            mut trades,
-            equity,
+            writer,
             summary: mut summary_file,
-            error,
             staged,
             ..
         } = self;
-        let equity = equity.finish();
-        if let Some(e) = error {
-            return Err(e);
-        }
-        signals.flush()?;
-        trades.flush()?;
-        equity?;
+        writer.finish()?;
         summary_file.write_all(summary.as_bytes())?;
-        drop((signals, trades, summary_file));
+        drop(summary_file);
         staged.commit()
     }
 }
 
 impl Sink for CsvDir {
     fn signal(&mut self, s: &Signal) {
-        self.line.clear();
-        push_signal(&mut self.line, &mut self.time, s);
-        self.line.push(b'\n');
-        let r = self.signals.write_all(&self.line);
-        self.keep(r);
+        self.writer.batch.signals.push(s.clone());
+        self.writer.send_if_full();
     }
     fn trade(&mut self, t: &TradeRow) {
-        self.line.clear();
-        push_trade(&mut self.line, &mut self.time, t);
-        self.line.push(b'\n');
-        let r = self.trades.write_all(&self.line);
-        self.keep(r);
+        self.writer.batch.trades.push(t.clone());
+        self.writer.send_if_full();
     }
     fn equity(&mut self, e: &EquityRow) {
-        self.equity.push(e);
+        self.writer.batch.equity.push(e.clone());
+        self.writer.send_if_full();
     }
 }
 
@@ -627,6 +670,74 @@ mod tests {
             expected.push('\n');
         }
         assert_eq!(written, expected);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn signal_and_trade_files_match_their_lines() {
+        use crate::engine::book::{ExitReason, Side, Trade};
+        let dir = std::env::temp_dir().join(format!("playbook-sinks-st-{}", std::process::id()));
+        let t0 = jiff::Timestamp::from_second(1_722_816_000).unwrap();
+        let signals: Vec<Signal> = (0..700)
+            .map(|i| Signal {
+                time: t0 + jiff::SignedDuration::from_hours(i),
+                rule: if i % 3 == 0 {
+                    "flush, again".into()
+                } else {
+                    "flush".into()
+                },
+                symbol: "gold".into(),
+                action: "buy",
+                quantity: f64::from(i as i32),
+                price: 2400.25 + i as f64 / 8.0,
+                fill_time: (i % 5 != 0).then(|| t0 + jiff::SignedDuration::from_hours(i + 1)),
+                fill_price: (i % 5 != 0).then_some(2400.5),
+                reason: format!("drop = {}% exceeds \"1.5%\"", i as f64 / 7.0),
+            })
+            .collect();
+        let trades: Vec<TradeRow> = (0..300)
+            .map(|i| TradeRow {
+                symbol: "gold".into(),
+                rule: "flush".into(),
+                trade: Trade {
+                    symbol: 0,
+                    side: if i % 2 == 0 { Side::Long } else { Side::Short },
+                    quantity: 3.0,
+                    entry_time: t0,
+                    entry_price: 2400.0,
+                    exit_time: t0 + jiff::SignedDuration::from_mins(i),
+                    exit_price: 2400.0 + i as f64 / 3.0,
+                    pnl: i as f64 * 0.1,
+                    ret: i as f64 / 1e5,
+                    exit_reason: ExitReason::Stop,
+                    rule: 0,
+                },
+            })
+            .collect();
+        let mut sink = CsvDir::create(&dir).unwrap();
+        for (i, s) in signals.iter().enumerate() {
+            sink.signal(s);
+            if let Some(t) = trades.get(i) {
+                sink.trade(t);
+            }
+        }
+        sink.commit("{}\n").unwrap();
+        let expect = |header: &str, lines: Vec<String>| {
+            let mut text = format!("{header}\n");
+            for l in lines {
+                text.push_str(&l);
+                text.push('\n');
+            }
+            text
+        };
+        assert_eq!(
+            std::fs::read_to_string(dir.join("signals.csv")).unwrap(),
+            expect(SIGNALS_HEADER, signals.iter().map(signal_line).collect())
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("trades.csv")).unwrap(),
+            expect(TRADES_HEADER, trades.iter().map(trade_line).collect())
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
