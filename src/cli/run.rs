@@ -420,16 +420,22 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// The SHA-256 of a file, read in large blocks (few system calls); empty
+/// when the file cannot be read (the run itself reports that).
 fn sha256_file(path: &Path) -> String {
-    match std::fs::File::open(path) {
-        Ok(mut f) => {
-            let mut h = Sha256::new();
-            match io::copy(&mut f, &mut h) {
-                Ok(_) => hex(&h.finalize()),
-                Err(_) => String::new(),
-            }
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return hex(&h.finalize()),
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return String::new(),
         }
-        Err(_) => String::new(),
     }
 }
 

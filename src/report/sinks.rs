@@ -406,8 +406,18 @@ impl Staged {
     }
 
     /// Renames every file into place.
+    ///
+    /// An earlier file is removed just before the rename rather than
+    /// replaced by it: ext4 flushes a file renamed over another one to disk
+    /// at once (its `auto_da_alloc` guard), which made the rename of a large
+    /// `equity.csv` cost as much as writing it.
     fn commit(mut self) -> io::Result<()> {
         for (temp, path) in &self.files {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
             std::fs::rename(temp, path)?;
         }
         self.committed = true;
