@@ -36,8 +36,9 @@ pub(crate) enum Next {
 
 /// The fields of the simple line last returned by [`Input::next`].
 pub(crate) struct LineFields<'a> {
-    line: &'a [u8],
-    /// The end of each field within `line` (the last is `line.len()`).
+    /// The line, then the rest of the buffer.
+    tail: &'a [u8],
+    /// The end of each field within the line (the last is the line's length).
     ends: &'a [usize],
     /// The record's line number.
     pub lineno: u64,
@@ -49,7 +50,21 @@ impl<'a> LineFields<'a> {
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
-        self.line.get(start..end)
+        self.tail.get(start..end)
+    }
+
+    /// Field `i` with its first eight bytes as a little-endian word (the
+    /// bytes after the field included) when the buffer holds them.
+    #[inline(always)]
+    pub fn get_word(&self, i: usize) -> Option<(&'a [u8], Option<u64>)> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        let field = self.tail.get(start..end)?;
+        let word = self
+            .tail
+            .get(start..start + 8)
+            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+        Some((field, word))
     }
 
     /// The line as a `ByteRecord` (what `csv` would have read), positioned
@@ -174,7 +189,7 @@ impl Input {
     #[inline(always)]
     pub fn fields(&self, lineno: u64) -> LineFields<'_> {
         LineFields {
-            line: &self.buf[self.line_at.0..self.line_at.1],
+            tail: &self.buf[self.line_at.0..],
             ends: &self.ends[..self.nends],
             lineno,
         }

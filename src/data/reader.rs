@@ -11,7 +11,7 @@ use flate2::read::MultiGzDecoder;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil};
 
-use super::decimal::{fast_decimal_parts, parse_decimal, parse_decimal_class, scale, scale4};
+use super::decimal::{fast_decimal_parts_word, parse_decimal, parse_decimal_class, scale, scale4};
 use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
@@ -276,6 +276,12 @@ enum Got {
 trait Fields {
     /// Field `i`, or `None` past the last.
     fn get(&self, i: usize) -> Option<&[u8]>;
+    /// Field `i` with its first eight bytes as a little-endian word, when
+    /// they can be read (bytes after the field included).
+    #[inline(always)]
+    fn get_word(&self, i: usize) -> Option<(&[u8], Option<u64>)> {
+        Some((self.get(i)?, None))
+    }
     /// The record's line number.
     fn lineno(&self) -> u64;
 }
@@ -298,9 +304,22 @@ impl Fields for LineFields<'_> {
     }
 
     #[inline(always)]
+    fn get_word(&self, i: usize) -> Option<(&[u8], Option<u64>)> {
+        LineFields::get_word(self, i)
+    }
+
+    #[inline(always)]
     fn lineno(&self) -> u64 {
         self.lineno
     }
+}
+
+/// The fast path's reading of field `i` as a decimal (see
+/// [`fast_decimal_parts_word`]).
+#[inline(always)]
+fn decimal_parts(rec: &impl Fields, i: usize) -> Option<(u64, i32, bool)> {
+    let (text, word) = rec.get_word(i)?;
+    fast_decimal_parts_word(text, word)
 }
 
 /// One accepted row, before its close is known.
@@ -583,10 +602,10 @@ impl BarReader {
         // Prices: exact decimals above zero (anything else: the full path).
         // Kept in locals: no array written piecewise and read whole.
         let p = &self.layout.prices;
-        let (m0, e0, n0) = fast_decimal_parts(rec.get(p[0])?)?;
-        let (m1, e1, n1) = fast_decimal_parts(rec.get(p[1])?)?;
-        let (m2, e2, n2) = fast_decimal_parts(rec.get(p[2])?)?;
-        let (m3, e3, n3) = fast_decimal_parts(rec.get(p[3])?)?;
+        let (m0, e0, n0) = decimal_parts(rec, p[0])?;
+        let (m1, e1, n1) = decimal_parts(rec, p[1])?;
+        let (m2, e2, n2) = decimal_parts(rec, p[2])?;
+        let (m3, e3, n3) = decimal_parts(rec, p[3])?;
         if n0 | n1 | n2 | n3 || m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
             return None;
         }
@@ -597,11 +616,11 @@ impl BarReader {
         };
         let mut v = f64::NAN;
         if let Some(i) = self.layout.volume
-            && let Some(raw) = rec.get(i)
+            && let Some((raw, word)) = rec.get_word(i)
             && !raw.is_empty()
         {
             // Zero or above, and finite.
-            let (x, class) = parse_decimal_class(raw)?;
+            let (x, class) = parse_decimal_class(raw, word)?;
             if class < 0 {
                 return None;
             }
