@@ -773,20 +773,30 @@ impl BarReader {
     /// ordinary, [`Self::parse_row`] otherwise.
     #[inline(always)]
     fn read_next(&mut self) -> Got {
+        match self.read_fast() {
+            Ok(row) => Got::Fast(row),
+            Err(got) => got,
+        }
+    }
+
+    /// [`Self::read_next`] with an ordinary row apart, so that callers take
+    /// it straight from registers (a `Got` is built in memory).
+    #[inline(always)]
+    fn read_fast(&mut self) -> Result<Row, Got> {
         match self.src.next(&mut self.rec) {
-            Err(e) => Got::Io(e),
-            Ok(Next::Eof) => Got::Eof,
+            Err(e) => Err(Got::Io(e)),
+            Ok(Next::Eof) => Err(Got::Eof),
             Ok(Next::Line(lineno)) => {
                 let f = self.src.fields(lineno);
                 if let Some(row) = self.fast_row(&f) {
-                    return Got::Fast(row);
+                    return Ok(row);
                 }
                 f.to_record(&mut self.rec);
-                self.slow_row()
+                Err(self.slow_row())
             }
             Ok(Next::Record) => match self.fast_row(&self.rec) {
-                Some(row) => Got::Fast(row),
-                None => self.slow_row(),
+                Some(row) => Ok(row),
+                None => Err(self.slow_row()),
             },
         }
     }
@@ -1024,7 +1034,23 @@ impl BarReader {
     pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
         loop {
             while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
-                let row = match self.read_next() {
+                let got = match self.read_fast() {
+                    Ok(row) if self.kind.is_some() => {
+                        // The hot path.
+                        self.prev = Some((row.time, row.line));
+                        match self.emit(row) {
+                            Ok(b) => f(b),
+                            Err(e) => {
+                                self.done = true;
+                                return Err(e);
+                            }
+                        }
+                        continue;
+                    }
+                    Ok(row) => Got::Fast(row),
+                    Err(got) => got,
+                };
+                let row = match got {
                     Got::Eof => {
                         self.eof = true;
                         break;
@@ -1070,16 +1096,20 @@ impl BarReader {
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
         // The hot path: interval known, nothing buffered, an ordinary row.
         while self.resolved && self.pending.is_empty() && !self.eof {
-            let result = match self.read_next() {
+            let got = match self.read_fast() {
+                Ok(row) if self.kind.is_some() => {
+                    self.prev = Some((row.time, row.line));
+                    return Some(self.emit(row));
+                }
+                Ok(row) => Got::Fast(row),
+                Err(got) => got,
+            };
+            let result = match got {
                 Got::Eof => {
                     self.eof = true;
                     return None;
                 }
                 Got::Io(e) => return Some(Err(self.io_error(e))),
-                Got::Fast(row) if self.kind.is_some() => {
-                    self.prev = Some((row.time, row.line));
-                    return Some(self.emit(row));
-                }
                 Got::Fast(row) => Ok(row),
                 Got::Blank => continue,
                 Got::Slow => self.parse_row(&self.rec),
