@@ -132,12 +132,24 @@ pub(crate) fn fast_decimal_parts_word(text: &[u8], word: Option<u64>) -> Option<
     fast_decimal_parts(text)
 }
 
+/// How many of the bytes of `word` (little-endian), from the first, are
+/// digits or `.`: 0 to 8.
+#[inline(always)]
+pub(crate) fn digits_run(word: u64) -> usize {
+    let x = word ^ (LO * u64::from(b'0'));
+    let t = x ^ (LO * 0x1e);
+    // Exact byte tests (no carries between bytes): a `.`, not a digit.
+    let dot = !(((t & !HI).wrapping_add(!HI)) | t) & HI;
+    let other = (((x & !HI).wrapping_add(LO * 0x76)) | x) & HI & !dot;
+    (other.trailing_zeros() / 8) as usize
+}
+
 /// A field of `len` (1 to 8) bytes, held in the low bytes of `word`, that
 /// is digits with at most one `.` and at least one digit: its mantissa
 /// (below 10^8) and exponent (0 to -7), exactly as [`fast_decimal_parts`]
 /// reads it; `None` for any other field.
 #[inline(always)]
-fn swar_decimal(word: u64, len: usize) -> Option<(u64, i32)> {
+pub(crate) fn swar_decimal(word: u64, len: usize) -> Option<(u64, i32)> {
     if !(1..=8).contains(&len) {
         return None;
     }
@@ -295,6 +307,38 @@ mod tests {
             "12345678", "99999999", "0000.001", "9999999.", ".9999999", "1.2.3",
         ] {
             check(s.as_bytes(), b"");
+        }
+    }
+
+    #[test]
+    fn digits_run_counts_leading_digits_and_dots() {
+        let want = |b: &[u8; 8]| {
+            b.iter()
+                .take_while(|c| c.is_ascii_digit() || **c == b'.')
+                .count()
+        };
+        for (b, n) in [
+            (b"12345678", 8),
+            (b"1950.25,", 7),
+            (b"1.5,2.25", 3),
+            (b",1234567", 0),
+            (b"12\n45678", 2),
+            (b"..9/:a00", 3),
+            (b"0\x80\xff\x2f\x3a000", 1),
+            (b"\0\0\0\0\0\0\0\0", 0),
+        ] {
+            assert_eq!(super::digits_run(u64::from_le_bytes(*b)), n, "{b:?}");
+            assert_eq!(want(b), n, "{b:?}");
+        }
+        // Every byte value in every position, after digits and dots.
+        for pos in 0..8 {
+            for c in 0..=255u8 {
+                for base in [b"01234567", b"9.9.9.9.", b"........"] {
+                    let mut b = *base;
+                    b[pos] = c;
+                    assert_eq!(super::digits_run(u64::from_le_bytes(b)), want(&b), "{b:?}");
+                }
+            }
         }
     }
 

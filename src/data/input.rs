@@ -195,6 +195,34 @@ impl Input {
         }
     }
 
+    /// For a caller that reads a simple line itself: the unread bytes from
+    /// the next line on, as (the buffer from there to its end, how many of
+    /// those bytes are input; bytes past them are stale), when the next
+    /// record is to be read by hand (see [`Self::consume_line`]).
+    #[inline(always)]
+    pub fn peek(&self) -> Option<(&[u8], usize)> {
+        if self.first || !self.fast || self.sticky > 0 {
+            return None;
+        }
+        Some((&self.buf[self.pos..], self.end - self.pos))
+    }
+
+    /// Consume the simple line [`Self::peek`] showed, whose `\n` is at `nl`
+    /// (from the line's start; `crlf`: a `\r` before it), as
+    /// [`Self::next`] would have: its line number.
+    #[inline(always)]
+    pub fn consume_line(&mut self, nl: usize, crlf: bool) -> u64 {
+        let line = self.pending;
+        self.pending = self.nl + 1 + u64::from(!crlf);
+        self.nl += 1;
+        self.pos += nl + 1;
+        if self.episode.is_some() {
+            self.episode = None;
+            self.csv_run = 0;
+        }
+        line
+    }
+
     /// Move the unread bytes to the front and read more; `false` at the end
     /// of the input.
     fn refill(&mut self) -> io::Result<bool> {

@@ -11,7 +11,10 @@ use flate2::read::MultiGzDecoder;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil};
 
-use super::decimal::{fast_decimal_parts_word, parse_decimal, parse_decimal_class, scale, scale4};
+use super::decimal::{
+    digits_run, fast_decimal_parts_word, parse_decimal, parse_decimal_class, scale, scale4,
+    swar_decimal,
+};
 use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
@@ -420,6 +423,10 @@ pub struct BarReader {
     last: Option<(Timestamp, Timestamp, i64)>,
     file_len: Option<u64>,
     date_cache: std::cell::Cell<stamp::DateCache>,
+    /// Whether the columns are time, open, high, low, close[, volume], in
+    /// that order (see [`Self::fused_row`]).
+    plain: bool,
+    delimiter: u8,
     report: DataReport,
 }
 
@@ -437,6 +444,7 @@ impl BarReader {
     /// with `csv`.
     fn open_with(path: &Path, opts: &SourceOptions, fast: bool) -> Result<BarReader, DataError> {
         let (file, buf, delimiter, file_len) = open_input(path)?;
+        let delim = delimiter;
         let mut src = Input::new(buf, delimiter);
         src.set_fast(fast);
         let mut rec = ByteRecord::new();
@@ -456,6 +464,9 @@ impl BarReader {
         };
         let mut report = DataReport::new(file.clone(), opts.zone.clone());
         report.interval_declared = opts.interval.is_some();
+        let plain = matches!(layout.time, TimeCols::One(0))
+            && layout.prices == [1, 2, 3, 4]
+            && matches!(layout.volume, None | Some(5));
         Ok(BarReader {
             file,
             src,
@@ -474,6 +485,8 @@ impl BarReader {
             last: None,
             file_len,
             date_cache: Default::default(),
+            plain,
+            delimiter: delim,
             report,
         })
     }
@@ -632,6 +645,123 @@ impl BarReader {
             date,
             ohlcv: [o, h, l, c, v],
         })
+    }
+
+    /// The hottest path: the next line read straight from the input's
+    /// buffer when it is `time,open,high,low,close[,volume]` with an ISO
+    /// stamp [`stamp::fast_iso`] reads and prices of up to 8 digits and
+    /// `.` (volume too, or empty), and the row is one [`Self::fast_row`]
+    /// accepts; it gives the same row. Every byte of the line is checked to
+    /// be one of these, so the line is a simple one with these fields.
+    /// `None` (nothing consumed): read the line the usual way.
+    #[inline(always)]
+    fn read_fused(&mut self) -> Option<Row> {
+        if !self.plain {
+            return None;
+        }
+        let (b, valid) = self.src.peek()?;
+        let (time, date, ohlcv, nl, crlf) = self.fused_row(b, valid)?;
+        let line = self.src.consume_line(nl, crlf);
+        Some(Row {
+            line,
+            time,
+            date,
+            ohlcv,
+        })
+    }
+
+    /// See [`Self::read_fused`]: the row's time, date and values, where its
+    /// `\n` is, and whether a `\r` is before it.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn fused_row(
+        &self,
+        b: &[u8],
+        valid: usize,
+    ) -> Option<(Timestamp, Option<Ymd>, [f64; 5], usize, bool)> {
+        let delim = self.delimiter;
+        // The stamp: `YYYY-MM-DD`, or with a time, with or without `Z`.
+        let n = if b.get(10) == Some(&delim) {
+            10
+        } else if b.get(20) == Some(&delim) {
+            20
+        } else if b.get(19) == Some(&delim) {
+            19
+        } else {
+            return None;
+        };
+        let mut cache = self.date_cache.get();
+        let fast = stamp::fast_iso(&b[..n], &mut cache, self.utc);
+        self.date_cache.set(cache);
+        let (secs, date) = fast?;
+        if date.is_some() && !self.utc {
+            return None;
+        }
+        let time = Timestamp::from_second(secs).ok()?;
+        if let Some((daily, _)) = self.kind
+            && daily != date.is_some()
+        {
+            return None;
+        }
+        if let Some((prev, _)) = self.prev
+            && time <= prev
+        {
+            return None;
+        }
+        // A field of digits and `.` at `at`: its parts and its end.
+        let number = |at: usize| -> Option<(u64, i32, usize)> {
+            let w = b.get(at..at + 8)?;
+            let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            let len = digits_run(word);
+            let (m, e) = swar_decimal(word, len)?;
+            Some((m, e, at + len))
+        };
+        let (m0, e0, end) = number(n + 1)?;
+        if b.get(end) != Some(&delim) {
+            return None;
+        }
+        let (m1, e1, end) = number(end + 1)?;
+        if b.get(end) != Some(&delim) {
+            return None;
+        }
+        let (m2, e2, end) = number(end + 1)?;
+        if b.get(end) != Some(&delim) {
+            return None;
+        }
+        let (m3, e3, mut end) = number(end + 1)?;
+        if m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
+            return None;
+        }
+        let [o, h, l, c] = if e0 == e1 && e1 == e2 && e2 == e3 {
+            scale4([m0, m1, m2, m3], (-e0) as usize)
+        } else {
+            [scale(m0, e0), scale(m1, e1), scale(m2, e2), scale(m3, e3)]
+        };
+        let mut v = f64::NAN;
+        if self.layout.volume.is_some() {
+            if b.get(end) != Some(&delim) {
+                return None;
+            }
+            let at = end + 1;
+            let w = b.get(at..at + 8)?;
+            let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            let len = digits_run(word);
+            end = at + len;
+            if len > 0 {
+                let (m, e) = swar_decimal(word, len)?;
+                v = scale(m, e);
+            }
+        }
+        // The line's end, within the input.
+        let (nl, crlf) = match b.get(end) {
+            Some(b'\n') => (end, false),
+            Some(b'\r') if b.get(end + 1) == Some(&b'\n') => (end + 1, true),
+            _ => return None,
+        };
+        if nl >= valid {
+            return None;
+        }
+        Some((time, date, [o, h, l, c, v], nl, crlf))
     }
 
     fn parse_row(&self, rec: &ByteRecord) -> Result<Row, DataError> {
@@ -1034,6 +1164,19 @@ impl BarReader {
     pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
         loop {
             while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
+                if self.kind.is_some()
+                    && let Some(row) = self.read_fused()
+                {
+                    self.prev = Some((row.time, row.line));
+                    match self.emit(row) {
+                        Ok(b) => f(b),
+                        Err(e) => {
+                            self.done = true;
+                            return Err(e);
+                        }
+                    }
+                    continue;
+                }
                 let got = match self.read_fast() {
                     Ok(row) if self.kind.is_some() => {
                         // The hot path.
@@ -1096,6 +1239,12 @@ impl BarReader {
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
         // The hot path: interval known, nothing buffered, an ordinary row.
         while self.resolved && self.pending.is_empty() && !self.eof {
+            if self.kind.is_some()
+                && let Some(row) = self.read_fused()
+            {
+                self.prev = Some((row.time, row.line));
+                return Some(self.emit(row));
+            }
             let got = match self.read_fast() {
                 Ok(row) if self.kind.is_some() => {
                     self.prev = Some((row.time, row.line));
@@ -1359,6 +1508,64 @@ mod tests {
                 long.push_str(&row);
             }
         }
+        // Long files whose rows are read by `read_fused` (after the first
+        // 64): flat bars (anomalies, with their lines) after LF and CRLF
+        // lines, blank, comment and quoted lines, rows it leaves to the
+        // usual path (a long price, a missing volume), and a duplicate of
+        // the last stamp (an error naming two lines).
+        let fused = |header: &str,
+                     n: usize,
+                     stamp: &dyn Fn(usize) -> String,
+                     vol: &dyn Fn(usize) -> String| {
+            let q = n / 4 / 7 * 7;
+            let flat = [q, q + 1, 2 * q, 2 * q + 1, n - 2];
+            let mut out = String::from(header);
+            for i in 0..n {
+                let p = if flat.contains(&i) {
+                    format!("1{i}.5,1{i}.5,1{i}.5,1{i}.5")
+                } else if i % 1013 == 5 {
+                    format!("1{i}.500001,1{i}.75,1{i}.25,1{i}.5")
+                } else {
+                    format!("1{i}.5,1{i}.75,1{i}.25,1{i}.5")
+                };
+                out.push_str(if i % 7 == 0 {
+                    "\r\n"
+                } else if i % 503 == 0 {
+                    "\n\n# note, \"quoted\"\n"
+                } else {
+                    "\n"
+                });
+                let row = format!("{},{p}{}", stamp(i), vol(i));
+                if i % 911 == 0 {
+                    out.push_str(&row.replacen(',', ",\"", 1).replacen(',', "\",", 2));
+                } else {
+                    out.push_str(&row);
+                }
+            }
+            out.push_str(&format!("\n{},1.5,1.5,1.5,1.5{}", stamp(n - 1), vol(n - 1)));
+            out
+        };
+        let minute = |i: usize| {
+            let (d, m) = (i / 1440 + 1, i % 1440);
+            format!("2024-02-{d:02}T{:02}:{:02}:00Z", m / 60, m % 60)
+        };
+        let naive = |i: usize| minute(i).replace('T', " ").replace('Z', "");
+        let day = |i: usize| {
+            let d = Ymd::from_day_number(11_000 + i as i64);
+            format!("{:04}-{:02}-{:02}", d.y, d.m, d.d)
+        };
+        let vol = |i: usize| match i % 13 {
+            0 => String::new(),
+            1 => ",".into(),
+            _ => format!(",{i}"),
+        };
+        let no_vol = |_: usize| String::new();
+        let h5 = "timestamp,open,high,low,close";
+        cases.push(fused(h, 9000, &minute, &vol));
+        cases.push(fused(h, 9000, &naive, &vol));
+        cases.push(fused(h, 3000, &day, &vol));
+        cases.push(fused(h5, 9000, &minute, &no_vol));
+        cases.push(fused(h5, 3000, &day, &no_vol));
         // Lines longer than the chunk buffer, plain and quoted.
         let big = "x".repeat(300_000);
         cases.push(lf.replace(&r2, &format!("{r2},{big}")));
