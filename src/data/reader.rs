@@ -325,6 +325,17 @@ fn decimal_parts(rec: &impl Fields, i: usize) -> Option<(u64, i32, bool)> {
     fast_decimal_parts_word(text, word)
 }
 
+/// A run of 1 to 8 digits and `.` at `at` in `b` (8 bytes readable) read
+/// as a decimal by [`swar_decimal`]: its parts and where the run ends.
+#[inline(always)]
+fn number(b: &[u8], at: usize) -> Option<(u64, i32, usize)> {
+    let w = b.get(at..at + 8)?;
+    let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    let len = digits_run(word);
+    let (m, e) = swar_decimal(word, len)?;
+    Some((m, e, at + len))
+}
+
 /// One accepted row, before its close is known.
 #[derive(Clone, Copy, Debug)]
 struct Row {
@@ -708,27 +719,19 @@ impl BarReader {
         {
             return None;
         }
-        // A field of digits and `.` at `at`: its parts and its end.
-        let number = |at: usize| -> Option<(u64, i32, usize)> {
-            let w = b.get(at..at + 8)?;
-            let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-            let len = digits_run(word);
-            let (m, e) = swar_decimal(word, len)?;
-            Some((m, e, at + len))
-        };
-        let (m0, e0, end) = number(n + 1)?;
+        let (m0, e0, end) = number(b, n + 1)?;
         if b.get(end) != Some(&delim) {
             return None;
         }
-        let (m1, e1, end) = number(end + 1)?;
+        let (m1, e1, end) = number(b, end + 1)?;
         if b.get(end) != Some(&delim) {
             return None;
         }
-        let (m2, e2, end) = number(end + 1)?;
+        let (m2, e2, end) = number(b, end + 1)?;
         if b.get(end) != Some(&delim) {
             return None;
         }
-        let (m3, e3, mut end) = number(end + 1)?;
+        let (m3, e3, mut end) = number(b, end + 1)?;
         if m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
             return None;
         }
