@@ -144,6 +144,32 @@ pub(crate) fn digits_run(word: u64) -> usize {
     (other.trailing_zeros() / 8) as usize
 }
 
+/// [`swar_decimal`] for a field of 9 to 16 bytes: its first 8 in `first`,
+/// the rest in the low bytes of `rest` (`len - 8` of them). Same parts as
+/// [`fast_decimal_parts`] reads (so `None` for a mantissa above 2^53).
+#[inline]
+pub(crate) fn swar_decimal16(first: u64, rest: u64, len: usize) -> Option<(u64, i32)> {
+    let len2 = len.checked_sub(8)?;
+    let (m1, e1) = swar_decimal(first, 8)?;
+    let (m2, e2) = swar_decimal(rest, len2)?;
+    let dots = |w: u64, n: usize| {
+        let t = w ^ (LO * u64::from(b'.'));
+        let zero = !(((t & !HI).wrapping_add(!HI)) | t) & HI;
+        (zero & (u64::MAX >> (64 - 8 * n as u32))).count_ones() as usize
+    };
+    let (dot1, dot2) = (dots(first, 8), dots(rest, len2));
+    if dot1 + dot2 > 1 {
+        return None;
+    }
+    // The second part's digits follow the first part's.
+    let d2 = len2 - dot2;
+    let m = m1 * POW10[d2] as u64 + m2;
+    if m > 1 << 53 {
+        return None;
+    }
+    Some((m, if dot1 == 1 { e1 - d2 as i32 } else { e2 }))
+}
+
 /// A field of `len` (1 to 8) bytes, held in the low bytes of `word`, that
 /// is digits with at most one `.` and at least one digit: its mantissa
 /// (below 10^8) and exponent (0 to -7), exactly as [`fast_decimal_parts`]
@@ -308,6 +334,57 @@ mod tests {
         ] {
             check(s.as_bytes(), b"");
         }
+    }
+
+    /// Fields of 9 to 16 bytes read in two words as the loop reads them.
+    #[test]
+    fn two_word_reading_agrees_with_the_loop() {
+        let check = |f: &[u8]| {
+            let mut b = f.to_vec();
+            b.resize(16, b'5');
+            let first = u64::from_le_bytes(b[..8].try_into().unwrap());
+            let rest = u64::from_le_bytes(b[8..].try_into().unwrap());
+            let by_loop = fast_decimal_parts(f).map(|(m, e, _)| (m, e));
+            let got = super::swar_decimal16(first, rest, f.len());
+            // It may decline (then the loop decides), but not whole numbers,
+            // and what it reads is what the loop reads.
+            if got.is_some() || f.iter().all(u8::is_ascii_digit) {
+                assert_eq!(got, by_loop, "{:?}", String::from_utf8_lossy(f));
+            }
+            got.is_some()
+        };
+        for f in [
+            &b"132690000"[..],
+            b"1234567890123456",
+            b"9007199254740993",
+            b"9007199254740992",
+            b"12345678.",
+            b".12345678",
+            b"1234567.12345678",
+            b"1234567.1",
+            b"12345678.1234567",
+            b"1.2.345678901",
+            b"0000000000000001",
+        ] {
+            check(f);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut read = 0;
+        for _ in 0..2_000_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 9 + (state % 8) as usize;
+            let field: Vec<u8> = (0..len)
+                .map(|j| match (state >> (3 + 4 * j)) % 24 {
+                    0 => b'.',
+                    1 => b'x',
+                    d => b'0' + (d % 10) as u8,
+                })
+                .collect();
+            read += usize::from(check(&field));
+        }
+        assert!(read > 100_000, "{read}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp, civil};
 
 use super::decimal::{
     digits_run, fast_decimal_parts_word, parse_decimal, parse_decimal_class, scale, scale4,
-    swar_decimal,
+    swar_decimal, swar_decimal16,
 };
 use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
@@ -325,15 +325,39 @@ fn decimal_parts(rec: &impl Fields, i: usize) -> Option<(u64, i32, bool)> {
     fast_decimal_parts_word(text, word)
 }
 
-/// A run of 1 to 8 digits and `.` at `at` in `b` (8 bytes readable) read
-/// as a decimal by [`swar_decimal`]: its parts and where the run ends.
+/// A run of 1 to 8 digits and `.` at `at` in `b` read as a decimal by
+/// [`swar_decimal`]: its parts and where the run ends; `None` also when
+/// fewer than 8 bytes can be read there.
 #[inline(always)]
 fn number(b: &[u8], at: usize) -> Option<(u64, i32, usize)> {
-    let w = b.get(at..at + 8)?;
-    let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    let word = word_at(b, at)?;
     let len = digits_run(word);
     let (m, e) = swar_decimal(word, len)?;
     Some((m, e, at + len))
+}
+
+/// A run of 8 to 16 digits and `.` at `at` in `b` whose first 8 bytes
+/// are `first` (see [`number`]).
+#[cold]
+#[inline(never)]
+fn long_number(b: &[u8], at: usize, first: u64) -> Option<(u64, i32, usize)> {
+    let rest = word_at(b, at + 8)?;
+    let len = 8 + digits_run(rest);
+    let (m, e) = if len == 8 {
+        swar_decimal(first, 8)?
+    } else {
+        swar_decimal16(first, rest, len)?
+    };
+    Some((m, e, at + len))
+}
+
+/// The 8 bytes at `at` in `b` as a little-endian word.
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> Option<u64> {
+    let w = b.get(at..at + 8)?;
+    Some(u64::from_le_bytes([
+        w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+    ]))
 }
 
 /// One accepted row, before its close is known.
@@ -438,6 +462,10 @@ pub struct BarReader {
     /// that order (see [`Self::fused_row`]).
     plain: bool,
     delimiter: u8,
+    /// Lines in a row the fused path did not read, and how many more to
+    /// leave to the usual path without trying.
+    fused_misses: u32,
+    fused_skip: u32,
     report: DataReport,
 }
 
@@ -475,9 +503,11 @@ impl BarReader {
         };
         let mut report = DataReport::new(file.clone(), opts.zone.clone());
         report.interval_declared = opts.interval.is_some();
+        // (With more columns, lines are read the usual way.)
         let plain = matches!(layout.time, TimeCols::One(0))
             && layout.prices == [1, 2, 3, 4]
-            && matches!(layout.volume, None | Some(5));
+            && matches!(layout.volume, None | Some(5))
+            && layout.names.len() == 5 + usize::from(layout.volume.is_some());
         Ok(BarReader {
             file,
             src,
@@ -498,6 +528,8 @@ impl BarReader {
             date_cache: Default::default(),
             plain,
             delimiter: delim,
+            fused_misses: 0,
+            fused_skip: 0,
             report,
         })
     }
@@ -670,8 +702,22 @@ impl BarReader {
         if !self.plain {
             return None;
         }
+        if self.fused_skip > 0 {
+            self.fused_skip -= 1;
+            return None;
+        }
         let (b, valid) = self.src.peek()?;
-        let (time, date, ohlcv, nl, crlf) = self.fused_row(b, valid)?;
+        let Some((time, date, ohlcv, nl, crlf)) = self.fused_row(b, valid) else {
+            // Lines it does not read, many in a row (long prices, say):
+            // leave the next ones to the usual path without trying.
+            self.fused_misses += 1;
+            if self.fused_misses >= 8 {
+                self.fused_misses = 0;
+                self.fused_skip = 256;
+            }
+            return None;
+        };
+        self.fused_misses = 0;
         let line = self.src.consume_line(nl, crlf);
         Some(Row {
             line,
@@ -746,11 +792,15 @@ impl BarReader {
                 return None;
             }
             let at = end + 1;
-            let w = b.get(at..at + 8)?;
-            let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            let word = word_at(b, at)?;
             let len = digits_run(word);
             end = at + len;
-            if len > 0 {
+            if len == 8 {
+                // Volumes often have more digits.
+                let (m, e, run_end) = long_number(b, at, word)?;
+                end = run_end;
+                v = scale(m, e);
+            } else if len > 0 {
                 let (m, e) = swar_decimal(word, len)?;
                 v = scale(m, e);
             }
@@ -1569,6 +1619,18 @@ mod tests {
         cases.push(fused(h, 3000, &day, &vol));
         cases.push(fused(h5, 9000, &minute, &no_vol));
         cases.push(fused(h5, 3000, &day, &no_vol));
+        // Long volumes (read in two words, or by the usual path), and long
+        // prices (the usual path, which the fused path then stops trying).
+        let big_vol = |i: usize| match i % 6 {
+            0 => ",12345678".to_string(),
+            1 => ",123456789012".into(),
+            2 => ",12345678901234567".into(),
+            3 => ",1234567.5".into(),
+            4 => ",12345678.25".into(),
+            _ => format!(",{}", 4_415_160_000 + i),
+        };
+        cases.push(fused(h, 9000, &minute, &big_vol));
+        cases.push(fused(h, 9000, &minute, &vol).replace(".5,", ".515625,"));
         // Lines longer than the chunk buffer, plain and quoted.
         let big = "x".repeat(300_000);
         cases.push(lf.replace(&r2, &format!("{r2},{big}")));
