@@ -11,6 +11,11 @@
 //! `csv` had consumed when it started reading the record (blank and comment
 //! lines before a record do not count; a CRLF record's `\n` is consumed with
 //! the next record).
+//!
+//! The bar reader may also read the next line itself, straight from the
+//! buffer ([`Input::peek`], [`Input::consume_line`]), when it checks every
+//! byte of it and finds a simple line of the fields it expects (see
+//! `BarReader::read_fused`); it then consumes it as [`Input::next`] would.
 
 use std::io::{self, BufReader, Read};
 use std::rc::Rc;
