@@ -11,6 +11,11 @@
 //! `csv` had consumed when it started reading the record (blank and comment
 //! lines before a record do not count; a CRLF record's `\n` is consumed with
 //! the next record).
+//!
+//! The bar reader may also read the next line itself, straight from the
+//! buffer ([`Input::peek`], [`Input::consume_line`]), when it checks every
+//! byte of it and finds a simple line of the fields it expects (see
+//! `BarReader::read_fused`); it then consumes it as [`Input::next`] would.
 
 use std::io::{self, BufReader, Read};
 use std::sync::Arc;
@@ -36,8 +41,9 @@ pub(crate) enum Next {
 
 /// The fields of the simple line last returned by [`Input::next`].
 pub(crate) struct LineFields<'a> {
-    line: &'a [u8],
-    /// The end of each field within `line` (the last is `line.len()`).
+    /// The line, then the rest of the buffer.
+    tail: &'a [u8],
+    /// The end of each field within the line (the last is the line's length).
     ends: &'a [usize],
     /// The record's line number.
     pub lineno: u64,
@@ -49,7 +55,21 @@ impl<'a> LineFields<'a> {
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
-        self.line.get(start..end)
+        self.tail.get(start..end)
+    }
+
+    /// Field `i` with its first eight bytes as a little-endian word (the
+    /// bytes after the field included) when the buffer holds them.
+    #[inline(always)]
+    pub fn get_word(&self, i: usize) -> Option<(&'a [u8], Option<u64>)> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        let field = self.tail.get(start..end)?;
+        let word = self
+            .tail
+            .get(start..start + 8)
+            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+        Some((field, word))
     }
 
     /// The line as a `ByteRecord` (what `csv` would have read), positioned
@@ -174,10 +194,38 @@ impl Input {
     #[inline(always)]
     pub fn fields(&self, lineno: u64) -> LineFields<'_> {
         LineFields {
-            line: &self.buf[self.line_at.0..self.line_at.1],
+            tail: &self.buf[self.line_at.0..],
             ends: &self.ends[..self.nends],
             lineno,
         }
+    }
+
+    /// For a caller that reads a simple line itself: the unread bytes from
+    /// the next line on, as (the buffer from there to its end, how many of
+    /// those bytes are input; bytes past them are stale), when the next
+    /// record is to be read by hand (see [`Self::consume_line`]).
+    #[inline(always)]
+    pub fn peek(&self) -> Option<(&[u8], usize)> {
+        if self.first || !self.fast || self.sticky > 0 {
+            return None;
+        }
+        Some((&self.buf[self.pos..], self.end - self.pos))
+    }
+
+    /// Consume the simple line [`Self::peek`] showed, whose `\n` is at `nl`
+    /// (from the line's start; `crlf`: a `\r` before it), as
+    /// [`Self::next`] would have: its line number.
+    #[inline(always)]
+    pub fn consume_line(&mut self, nl: usize, crlf: bool) -> u64 {
+        let line = self.pending;
+        self.pending = self.nl + 1 + u64::from(!crlf);
+        self.nl += 1;
+        self.pos += nl + 1;
+        if self.episode.is_some() {
+            self.episode = None;
+            self.csv_run = 0;
+        }
+        line
     }
 
     /// Move the unread bytes to the front and read more; `false` at the end

@@ -11,7 +11,10 @@ use flate2::read::MultiGzDecoder;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, civil};
 
-use super::decimal::{fast_decimal_parts, parse_decimal, parse_decimal_class, scale, scale4};
+use super::decimal::{
+    digits_run, fast_decimal_parts_word, parse_decimal, parse_decimal_class, scale, scale4,
+    swar_decimal, swar_decimal16,
+};
 use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
@@ -276,6 +279,12 @@ enum Got {
 trait Fields {
     /// Field `i`, or `None` past the last.
     fn get(&self, i: usize) -> Option<&[u8]>;
+    /// Field `i` with its first eight bytes as a little-endian word, when
+    /// they can be read (bytes after the field included).
+    #[inline(always)]
+    fn get_word(&self, i: usize) -> Option<(&[u8], Option<u64>)> {
+        Some((self.get(i)?, None))
+    }
     /// The record's line number.
     fn lineno(&self) -> u64;
 }
@@ -298,9 +307,57 @@ impl Fields for LineFields<'_> {
     }
 
     #[inline(always)]
+    fn get_word(&self, i: usize) -> Option<(&[u8], Option<u64>)> {
+        LineFields::get_word(self, i)
+    }
+
+    #[inline(always)]
     fn lineno(&self) -> u64 {
         self.lineno
     }
+}
+
+/// The fast path's reading of field `i` as a decimal (see
+/// [`fast_decimal_parts_word`]).
+#[inline(always)]
+fn decimal_parts(rec: &impl Fields, i: usize) -> Option<(u64, i32, bool)> {
+    let (text, word) = rec.get_word(i)?;
+    fast_decimal_parts_word(text, word)
+}
+
+/// A run of 1 to 8 digits and `.` at `at` in `b` read as a decimal by
+/// [`swar_decimal`]: its parts and where the run ends; `None` also when
+/// fewer than 8 bytes can be read there.
+#[inline(always)]
+fn number(b: &[u8], at: usize) -> Option<(u64, i32, usize)> {
+    let word = word_at(b, at)?;
+    let len = digits_run(word);
+    let (m, e) = swar_decimal(word, len)?;
+    Some((m, e, at + len))
+}
+
+/// A run of 8 to 16 digits and `.` at `at` in `b` whose first 8 bytes
+/// are `first` (see [`number`]).
+#[cold]
+#[inline(never)]
+fn long_number(b: &[u8], at: usize, first: u64) -> Option<(u64, i32, usize)> {
+    let rest = word_at(b, at + 8)?;
+    let len = 8 + digits_run(rest);
+    let (m, e) = if len == 8 {
+        swar_decimal(first, 8)?
+    } else {
+        swar_decimal16(first, rest, len)?
+    };
+    Some((m, e, at + len))
+}
+
+/// The 8 bytes at `at` in `b` as a little-endian word.
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> Option<u64> {
+    let w = b.get(at..at + 8)?;
+    Some(u64::from_le_bytes([
+        w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+    ]))
 }
 
 /// One accepted row, before its close is known.
@@ -401,6 +458,14 @@ pub struct BarReader {
     last: Option<(Timestamp, Timestamp, i64)>,
     file_len: Option<u64>,
     date_cache: std::cell::Cell<stamp::DateCache>,
+    /// Whether the columns are time, open, high, low, close[, volume], in
+    /// that order (see [`Self::fused_row`]).
+    plain: bool,
+    delimiter: u8,
+    /// Lines in a row the fused path did not read, and how many more to
+    /// leave to the usual path without trying.
+    fused_misses: u32,
+    fused_skip: u32,
     report: DataReport,
 }
 
@@ -418,6 +483,7 @@ impl BarReader {
     /// with `csv`.
     fn open_with(path: &Path, opts: &SourceOptions, fast: bool) -> Result<BarReader, DataError> {
         let (file, buf, delimiter, file_len) = open_input(path)?;
+        let delim = delimiter;
         let mut src = Input::new(buf, delimiter);
         src.set_fast(fast);
         let mut rec = ByteRecord::new();
@@ -437,6 +503,11 @@ impl BarReader {
         };
         let mut report = DataReport::new(file.clone(), opts.zone.clone());
         report.interval_declared = opts.interval.is_some();
+        // (With more columns, lines are read the usual way.)
+        let plain = matches!(layout.time, TimeCols::One(0))
+            && layout.prices == [1, 2, 3, 4]
+            && matches!(layout.volume, None | Some(5))
+            && layout.names.len() == 5 + usize::from(layout.volume.is_some());
         Ok(BarReader {
             file,
             src,
@@ -455,6 +526,10 @@ impl BarReader {
             last: None,
             file_len,
             date_cache: Default::default(),
+            plain,
+            delimiter: delim,
+            fused_misses: 0,
+            fused_skip: 0,
             report,
         })
     }
@@ -583,10 +658,10 @@ impl BarReader {
         // Prices: exact decimals above zero (anything else: the full path).
         // Kept in locals: no array written piecewise and read whole.
         let p = &self.layout.prices;
-        let (m0, e0, n0) = fast_decimal_parts(rec.get(p[0])?)?;
-        let (m1, e1, n1) = fast_decimal_parts(rec.get(p[1])?)?;
-        let (m2, e2, n2) = fast_decimal_parts(rec.get(p[2])?)?;
-        let (m3, e3, n3) = fast_decimal_parts(rec.get(p[3])?)?;
+        let (m0, e0, n0) = decimal_parts(rec, p[0])?;
+        let (m1, e1, n1) = decimal_parts(rec, p[1])?;
+        let (m2, e2, n2) = decimal_parts(rec, p[2])?;
+        let (m3, e3, n3) = decimal_parts(rec, p[3])?;
         if n0 | n1 | n2 | n3 || m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
             return None;
         }
@@ -597,11 +672,11 @@ impl BarReader {
         };
         let mut v = f64::NAN;
         if let Some(i) = self.layout.volume
-            && let Some(raw) = rec.get(i)
+            && let Some((raw, word)) = rec.get_word(i)
             && !raw.is_empty()
         {
             // Zero or above, and finite.
-            let (x, class) = parse_decimal_class(raw)?;
+            let (x, class) = parse_decimal_class(raw, word)?;
             if class < 0 {
                 return None;
             }
@@ -613,6 +688,133 @@ impl BarReader {
             date,
             ohlcv: [o, h, l, c, v],
         })
+    }
+
+    /// The hottest path: the next line read straight from the input's
+    /// buffer when it is `time,open,high,low,close[,volume]` with an ISO
+    /// stamp [`stamp::fast_iso`] reads and prices of up to 8 digits and
+    /// `.` (volume too, or empty), and the row is one [`Self::fast_row`]
+    /// accepts; it gives the same row. Every byte of the line is checked to
+    /// be one of these, so the line is a simple one with these fields.
+    /// `None` (nothing consumed): read the line the usual way.
+    #[inline(always)]
+    fn read_fused(&mut self) -> Option<Row> {
+        if !self.plain {
+            return None;
+        }
+        if self.fused_skip > 0 {
+            self.fused_skip -= 1;
+            return None;
+        }
+        let (b, valid) = self.src.peek()?;
+        let Some((time, date, ohlcv, nl, crlf)) = self.fused_row(b, valid) else {
+            // Lines it does not read, many in a row (long prices, say):
+            // leave the next ones to the usual path without trying.
+            self.fused_misses += 1;
+            if self.fused_misses >= 8 {
+                self.fused_misses = 0;
+                self.fused_skip = 256;
+            }
+            return None;
+        };
+        self.fused_misses = 0;
+        let line = self.src.consume_line(nl, crlf);
+        Some(Row {
+            line,
+            time,
+            date,
+            ohlcv,
+        })
+    }
+
+    /// See [`Self::read_fused`]: the row's time, date and values, where its
+    /// `\n` is, and whether a `\r` is before it.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn fused_row(
+        &self,
+        b: &[u8],
+        valid: usize,
+    ) -> Option<(Timestamp, Option<Ymd>, [f64; 5], usize, bool)> {
+        let delim = self.delimiter;
+        // The stamp: `YYYY-MM-DD`, or with a time, with or without `Z`.
+        let n = if b.get(10) == Some(&delim) {
+            10
+        } else if b.get(20) == Some(&delim) {
+            20
+        } else if b.get(19) == Some(&delim) {
+            19
+        } else {
+            return None;
+        };
+        let mut cache = self.date_cache.get();
+        let fast = stamp::fast_iso(&b[..n], &mut cache, self.utc);
+        self.date_cache.set(cache);
+        let (secs, date) = fast?;
+        if date.is_some() && !self.utc {
+            return None;
+        }
+        let time = Timestamp::from_second(secs).ok()?;
+        if let Some((daily, _)) = self.kind
+            && daily != date.is_some()
+        {
+            return None;
+        }
+        if let Some((prev, _)) = self.prev
+            && time <= prev
+        {
+            return None;
+        }
+        let (m0, e0, end) = number(b, n + 1)?;
+        if b.get(end) != Some(&delim) {
+            return None;
+        }
+        let (m1, e1, end) = number(b, end + 1)?;
+        if b.get(end) != Some(&delim) {
+            return None;
+        }
+        let (m2, e2, end) = number(b, end + 1)?;
+        if b.get(end) != Some(&delim) {
+            return None;
+        }
+        let (m3, e3, mut end) = number(b, end + 1)?;
+        if m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
+            return None;
+        }
+        let [o, h, l, c] = if e0 == e1 && e1 == e2 && e2 == e3 {
+            scale4([m0, m1, m2, m3], (-e0) as usize)
+        } else {
+            [scale(m0, e0), scale(m1, e1), scale(m2, e2), scale(m3, e3)]
+        };
+        let mut v = f64::NAN;
+        if self.layout.volume.is_some() {
+            if b.get(end) != Some(&delim) {
+                return None;
+            }
+            let at = end + 1;
+            let word = word_at(b, at)?;
+            let len = digits_run(word);
+            end = at + len;
+            if len == 8 {
+                // Volumes often have more digits.
+                let (m, e, run_end) = long_number(b, at, word)?;
+                end = run_end;
+                v = scale(m, e);
+            } else if len > 0 {
+                let (m, e) = swar_decimal(word, len)?;
+                v = scale(m, e);
+            }
+        }
+        // The line's end, within the input.
+        let (nl, crlf) = match b.get(end) {
+            Some(b'\n') => (end, false),
+            Some(b'\r') if b.get(end + 1) == Some(&b'\n') => (end + 1, true),
+            _ => return None,
+        };
+        if nl >= valid {
+            return None;
+        }
+        Some((time, date, [o, h, l, c, v], nl, crlf))
     }
 
     fn parse_row(&self, rec: &ByteRecord) -> Result<Row, DataError> {
@@ -754,20 +956,30 @@ impl BarReader {
     /// ordinary, [`Self::parse_row`] otherwise.
     #[inline(always)]
     fn read_next(&mut self) -> Got {
+        match self.read_fast() {
+            Ok(row) => Got::Fast(row),
+            Err(got) => got,
+        }
+    }
+
+    /// [`Self::read_next`] with an ordinary row apart, so that callers take
+    /// it straight from registers (a `Got` is built in memory).
+    #[inline(always)]
+    fn read_fast(&mut self) -> Result<Row, Got> {
         match self.src.next(&mut self.rec) {
-            Err(e) => Got::Io(e),
-            Ok(Next::Eof) => Got::Eof,
+            Err(e) => Err(Got::Io(e)),
+            Ok(Next::Eof) => Err(Got::Eof),
             Ok(Next::Line(lineno)) => {
                 let f = self.src.fields(lineno);
                 if let Some(row) = self.fast_row(&f) {
-                    return Got::Fast(row);
+                    return Ok(row);
                 }
                 f.to_record(&mut self.rec);
-                self.slow_row()
+                Err(self.slow_row())
             }
             Ok(Next::Record) => match self.fast_row(&self.rec) {
-                Some(row) => Got::Fast(row),
-                None => self.slow_row(),
+                Some(row) => Ok(row),
+                None => Err(self.slow_row()),
             },
         }
     }
@@ -1005,7 +1217,36 @@ impl BarReader {
     pub fn for_each_bar(&mut self, mut f: impl FnMut(ClosedBar)) -> Result<(), DataError> {
         loop {
             while self.resolved && self.pending.is_empty() && !self.eof && !self.done {
-                let row = match self.read_next() {
+                if self.kind.is_some()
+                    && let Some(row) = self.read_fused()
+                {
+                    self.prev = Some((row.time, row.line));
+                    match self.emit(row) {
+                        Ok(b) => f(b),
+                        Err(e) => {
+                            self.done = true;
+                            return Err(e);
+                        }
+                    }
+                    continue;
+                }
+                let got = match self.read_fast() {
+                    Ok(row) if self.kind.is_some() => {
+                        // The hot path.
+                        self.prev = Some((row.time, row.line));
+                        match self.emit(row) {
+                            Ok(b) => f(b),
+                            Err(e) => {
+                                self.done = true;
+                                return Err(e);
+                            }
+                        }
+                        continue;
+                    }
+                    Ok(row) => Got::Fast(row),
+                    Err(got) => got,
+                };
+                let row = match got {
                     Got::Eof => {
                         self.eof = true;
                         break;
@@ -1051,16 +1292,26 @@ impl BarReader {
     fn step(&mut self) -> Option<Result<ClosedBar, DataError>> {
         // The hot path: interval known, nothing buffered, an ordinary row.
         while self.resolved && self.pending.is_empty() && !self.eof {
-            let result = match self.read_next() {
+            if self.kind.is_some()
+                && let Some(row) = self.read_fused()
+            {
+                self.prev = Some((row.time, row.line));
+                return Some(self.emit(row));
+            }
+            let got = match self.read_fast() {
+                Ok(row) if self.kind.is_some() => {
+                    self.prev = Some((row.time, row.line));
+                    return Some(self.emit(row));
+                }
+                Ok(row) => Got::Fast(row),
+                Err(got) => got,
+            };
+            let result = match got {
                 Got::Eof => {
                     self.eof = true;
                     return None;
                 }
                 Got::Io(e) => return Some(Err(self.io_error(e))),
-                Got::Fast(row) if self.kind.is_some() => {
-                    self.prev = Some((row.time, row.line));
-                    return Some(self.emit(row));
-                }
                 Got::Fast(row) => Ok(row),
                 Got::Blank => continue,
                 Got::Slow => self.parse_row(&self.rec),
@@ -1310,6 +1561,76 @@ mod tests {
                 long.push_str(&row);
             }
         }
+        // Long files whose rows are read by `read_fused` (after the first
+        // 64): flat bars (anomalies, with their lines) after LF and CRLF
+        // lines, blank, comment and quoted lines, rows it leaves to the
+        // usual path (a long price, a missing volume), and a duplicate of
+        // the last stamp (an error naming two lines).
+        let fused = |header: &str,
+                     n: usize,
+                     stamp: &dyn Fn(usize) -> String,
+                     vol: &dyn Fn(usize) -> String| {
+            let q = n / 4 / 7 * 7;
+            let flat = [q, q + 1, 2 * q, 2 * q + 1, n - 2];
+            let mut out = String::from(header);
+            for i in 0..n {
+                let p = if flat.contains(&i) {
+                    format!("1{i}.5,1{i}.5,1{i}.5,1{i}.5")
+                } else if i % 1013 == 5 {
+                    format!("1{i}.500001,1{i}.75,1{i}.25,1{i}.5")
+                } else {
+                    format!("1{i}.5,1{i}.75,1{i}.25,1{i}.5")
+                };
+                out.push_str(if i % 7 == 0 {
+                    "\r\n"
+                } else if i % 503 == 0 {
+                    "\n\n# note, \"quoted\"\n"
+                } else {
+                    "\n"
+                });
+                let row = format!("{},{p}{}", stamp(i), vol(i));
+                if i % 911 == 0 {
+                    out.push_str(&row.replacen(',', ",\"", 1).replacen(',', "\",", 2));
+                } else {
+                    out.push_str(&row);
+                }
+            }
+            out.push_str(&format!("\n{},1.5,1.5,1.5,1.5{}", stamp(n - 1), vol(n - 1)));
+            out
+        };
+        let minute = |i: usize| {
+            let (d, m) = (i / 1440 + 1, i % 1440);
+            format!("2024-02-{d:02}T{:02}:{:02}:00Z", m / 60, m % 60)
+        };
+        let naive = |i: usize| minute(i).replace('T', " ").replace('Z', "");
+        let day = |i: usize| {
+            let d = Ymd::from_day_number(11_000 + i as i64);
+            format!("{:04}-{:02}-{:02}", d.y, d.m, d.d)
+        };
+        let vol = |i: usize| match i % 13 {
+            0 => String::new(),
+            1 => ",".into(),
+            _ => format!(",{i}"),
+        };
+        let no_vol = |_: usize| String::new();
+        let h5 = "timestamp,open,high,low,close";
+        cases.push(fused(h, 9000, &minute, &vol));
+        cases.push(fused(h, 9000, &naive, &vol));
+        cases.push(fused(h, 3000, &day, &vol));
+        cases.push(fused(h5, 9000, &minute, &no_vol));
+        cases.push(fused(h5, 3000, &day, &no_vol));
+        // Long volumes (read in two words, or by the usual path), and long
+        // prices (the usual path, which the fused path then stops trying).
+        let big_vol = |i: usize| match i % 6 {
+            0 => ",12345678".to_string(),
+            1 => ",123456789012".into(),
+            2 => ",12345678901234567".into(),
+            3 => ",1234567.5".into(),
+            4 => ",12345678.25".into(),
+            _ => format!(",{}", 4_415_160_000 + i),
+        };
+        cases.push(fused(h, 9000, &minute, &big_vol));
+        cases.push(fused(h, 9000, &minute, &vol).replace(".5,", ".515625,"));
         // Lines longer than the chunk buffer, plain and quoted.
         let big = "x".repeat(300_000);
         cases.push(lf.replace(&r2, &format!("{r2},{big}")));
