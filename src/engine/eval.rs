@@ -154,6 +154,8 @@ pub struct Evaluator {
     fields: Vec<f64>,
     series: Vec<f64>,
     advanced: u64,
+    /// The union of the stateful nodes' clocks.
+    gates: u64,
     now: Option<Timestamp>,
     /// Per session: `[from, until)` over which `in S` keeps its value.
     in_session: Vec<(Timestamp, Timestamp, bool)>,
@@ -354,6 +356,7 @@ impl Evaluator {
                 _ => f64::NAN,
             })
             .collect();
+        let gates = code.iter().fold(0, |g, ins| g | ins.gate);
         Evaluator {
             units: plan.nodes.iter().map(|n| n.unit).collect(),
             slots,
@@ -366,6 +369,7 @@ impl Evaluator {
             fields: vec![f64::NAN; plan.symbols.len() * 5],
             series: vec![f64::NAN; plan.series.len()],
             advanced: 0,
+            gates,
             now: None,
         }
     }
@@ -423,13 +427,27 @@ impl Evaluator {
     /// values were recorded.
     pub fn evaluate(&mut self, now: Timestamp) {
         self.now = Some(now);
+        // When every clock of a stateful node printed (one symbol, or all
+        // symbols at once), no node keeps its slot: skip the per-node test.
+        if self.gates & !self.advanced == 0 {
+            self.run::<false>(now);
+        } else {
+            self.run::<true>(now);
+        }
+        self.advanced = 0;
+    }
+
+    /// [`Evaluator::evaluate`] over the lowered code; `GATED`: test each
+    /// stateful node's clock against the symbols that printed.
+    #[inline(always)]
+    fn run<const GATED: bool>(&mut self, now: Timestamp) {
         let advanced = self.advanced;
         let slots = &mut self.slots[..];
         let st = &mut self.states;
         let b = |x: bool| f64::from(u8::from(x));
         for ins in &self.code {
             // Stateful nodes advance on their clock, else keep the slot.
-            if ins.gate != 0 && ins.gate & advanced == 0 {
+            if GATED && ins.gate != 0 && ins.gate & advanced == 0 {
                 continue;
             }
             let a = ins.a as usize;
@@ -568,7 +586,6 @@ impl Evaluator {
             };
             slots[ins.out as usize] = v;
         }
-        self.advanced = 0;
     }
 
     /// Renders a value in its unit, for explanations and `eval` output:

@@ -25,11 +25,11 @@ impl Sma {
 
     /// Feeds `x`; returns the mean of the last `n` inputs, NaN while warming
     /// up or while an `na` is in the window.
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, x: f64) -> f64 {
         self.window.push(clean(x));
         self.out = if self.window.ready() {
-            self.window.shift() + self.window.sum() / self.window.n() as f64
+            self.window.shift() + self.window.sum() / self.window.n_f()
         } else {
             f64::NAN
         };
