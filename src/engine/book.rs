@@ -292,6 +292,10 @@ pub struct Book {
     policy: FillPolicy,
     /// Open lots over all symbols.
     open_lots: usize,
+    /// Per symbol, open lots with a stop, target, trailing stop or time
+    /// limit (bars of a symbol with none and no pending order only update
+    /// its close).
+    protected: Vec<u32>,
 }
 
 impl Book {
@@ -306,6 +310,7 @@ impl Book {
             cash: equity,
             policy,
             open_lots: 0,
+            protected: vec![0; n],
         }
     }
 
@@ -369,7 +374,7 @@ impl Book {
     /// stops, and records its close for marking.
     #[inline]
     pub fn on_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
-        if self.pending[symbol].is_empty() && self.lots[symbol].iter().all(Lot::unprotected) {
+        if self.protected[symbol] == 0 && self.pending[symbol].is_empty() {
             // Nothing to fill, no time limit, stop, target or trailing stop
             // to check: only the close matters.
             self.last_close[symbol] = bar.close;
@@ -600,7 +605,7 @@ impl Book {
             })
         };
         self.open_lots += 1;
-        self.lots[symbol].push(Lot {
+        let lot = Lot {
             side,
             qty: order.quantity,
             entry_time: time,
@@ -612,7 +617,11 @@ impl Book {
             deadline: order.exits.hold.and_then(|h| time.checked_add(h).ok()),
             bar_limit: order.exits.hold_bars.map(|n| (0, n)),
             entry_commission: commission,
-        });
+        };
+        if !lot.unprotected() {
+            self.protected[symbol] += 1;
+        }
+        self.lots[symbol].push(lot);
         events.push(Event::Filled(Fill {
             time,
             symbol,
@@ -651,6 +660,7 @@ impl Book {
 
     /// Closes a lot. `by` is the (rule, signal time) of the order that
     /// closed it, `None` for protective exits (stops, targets, time limits).
+    /// The lot was just removed from `lots[symbol]`.
     #[allow(clippy::too_many_arguments)]
     fn close_lot(
         &mut self,
@@ -662,6 +672,9 @@ impl Book {
         by: Option<(u32, Timestamp)>,
         events: &mut Vec<Event>,
     ) {
+        if !lot.unprotected() {
+            self.protected[symbol] -= 1;
+        }
         let (fill_rule, signal_time) = by.unwrap_or((lot.rule, time));
         let direction = match lot.side {
             Side::Long => Side::Short,

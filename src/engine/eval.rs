@@ -17,6 +17,19 @@ use crate::session::SessionAgg;
 use crate::syntax::ast::Field;
 use jiff::{SignedDuration, Timestamp};
 
+/// The bar of a symbol that has not printed yet: every field `na`.
+const NO_BAR: ClosedBar = ClosedBar {
+    bar: crate::data::Bar {
+        time: Timestamp::MIN,
+        open: f64::NAN,
+        high: f64::NAN,
+        low: f64::NAN,
+        close: f64::NAN,
+        volume: f64::NAN,
+    },
+    close: Timestamp::MIN,
+};
+
 /// Seconds in a (Julian) year, for annualizing volatility.
 const YEAR_SECONDS: f64 = 365.25 * 86_400.0;
 
@@ -25,8 +38,13 @@ const YEAR_SECONDS: f64 = 365.25 * 86_400.0;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 enum Code {
-    /// `fields[a]` (a = symbol x 5 + field).
-    Field,
+    /// The open, high, low, close, volume of the latest bar of symbol `a`
+    /// (NaN before its first bar).
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
     Series,
     Neg,
     Not,
@@ -148,10 +166,11 @@ pub struct Evaluator {
     states: States,
     aggs: Vec<(u16, SessionAgg)>,
     sessions: Vec<crate::session::Session>,
-    bars: Vec<Option<ClosedBar>>,
-    /// Per symbol, the latest bar's open, high, low, close, volume (NaN
-    /// before the first bar).
-    fields: Vec<f64>,
+    /// Per symbol, the latest bar: before the first one, a bar of NaN
+    /// prices (so that fields read as `na` with no test) and bit i of
+    /// `seen` clear.
+    bars: Vec<ClosedBar>,
+    seen: u64,
     series: Vec<f64>,
     advanced: u64,
     /// The union of the stateful nodes' clocks.
@@ -196,14 +215,14 @@ impl Evaluator {
             let ins = match n.op {
                 Op::Const(_) => continue,
                 Op::Field(s, f) => {
-                    let f = match f {
-                        Field::Open => 0,
-                        Field::High => 1,
-                        Field::Low => 2,
-                        Field::Close => 3,
-                        Field::Volume => 4,
+                    let c = match f {
+                        Field::Open => Code::Open,
+                        Field::High => Code::High,
+                        Field::Low => Code::Low,
+                        Field::Close => Code::Close,
+                        Field::Volume => Code::Volume,
                     };
-                    ins(Code::Field, u32::from(s) * 5 + f, 0, 0, 0)
+                    ins(c, u32::from(s), 0, 0, 0)
                 }
                 Op::Series(s) => ins(Code::Series, u32::from(s), 0, 0, 0),
                 Op::Func(f, a) => {
@@ -365,8 +384,8 @@ impl Evaluator {
             in_session: vec![(Timestamp::MAX, Timestamp::MIN, false); plan.sessions.len()],
             aggs,
             sessions: plan.sessions.iter().map(|s| s.session.clone()).collect(),
-            bars: vec![None; plan.symbols.len()],
-            fields: vec![f64::NAN; plan.symbols.len() * 5],
+            bars: vec![NO_BAR; plan.symbols.len()],
+            seen: 0,
             series: vec![f64::NAN; plan.series.len()],
             advanced: 0,
             gates,
@@ -377,17 +396,21 @@ impl Evaluator {
     /// Records a bar of `symbol` closing at this tick. Call for every symbol
     /// that printed, then [`Evaluator::evaluate`].
     #[inline]
-    pub fn bar(&mut self, symbol: usize, bar: ClosedBar) {
-        self.bars[symbol] = Some(bar);
-        let b = &bar.bar;
-        self.fields[symbol * 5..symbol * 5 + 5]
-            .copy_from_slice(&[b.open, b.high, b.low, b.close, b.volume]);
+    pub fn bar(&mut self, symbol: usize, bar: &ClosedBar) {
+        self.bars[symbol] = *bar;
+        self.seen |= 1 << symbol;
         self.advanced |= 1 << symbol;
         for (sym, agg) in &mut self.aggs {
             if *sym as usize == symbol {
-                agg.update(&bar);
+                agg.update(bar);
             }
         }
+    }
+
+    /// The latest bar of symbol `a`, if it printed yet.
+    #[inline]
+    fn bar_of(&self, a: usize) -> Option<&ClosedBar> {
+        (self.seen >> a & 1 != 0).then(|| &self.bars[a])
     }
 
     /// Records a series' value visible from this tick on.
@@ -397,13 +420,13 @@ impl Evaluator {
 
     /// The latest bar of `symbol` (as of the current tick).
     pub fn latest_bar(&self, symbol: usize) -> Option<&ClosedBar> {
-        self.bars[symbol].as_ref()
+        self.bar_of(symbol)
     }
 
     /// The latest close of `symbol` (NaN before its first bar).
     #[inline]
     pub fn latest_close(&self, symbol: usize) -> f64 {
-        self.fields[symbol * 5 + 3]
+        self.bars[symbol].bar.close
     }
 
     /// The tick time of the last evaluation.
@@ -444,6 +467,8 @@ impl Evaluator {
         let advanced = self.advanced;
         let slots = &mut self.slots[..];
         let st = &mut self.states;
+        let (bars, seen) = (&self.bars[..], self.seen);
+        let bar_of = |a: usize| (seen >> a & 1 != 0).then(|| &bars[a]);
         let b = |x: bool| f64::from(u8::from(x));
         for ins in &self.code {
             // Stateful nodes advance on their clock, else keep the slot.
@@ -453,7 +478,11 @@ impl Evaluator {
             let a = ins.a as usize;
             let s = ins.st as usize;
             let v = match ins.code {
-                Code::Field => self.fields[a],
+                Code::Open => bars[a].bar.open,
+                Code::High => bars[a].bar.high,
+                Code::Low => bars[a].bar.low,
+                Code::Close => bars[a].bar.close,
+                Code::Volume => bars[a].bar.volume,
                 Code::Series => self.series[a],
                 Code::Neg => -slots[a],
                 Code::Not => b(slots[a] != 1.0),
@@ -510,7 +539,7 @@ impl Evaluator {
                     v.unwrap_or(f64::NAN)
                 }
                 Code::InSession => b(in_session(&mut self.in_session[a], &self.sessions[a], now)),
-                Code::Age => match &self.bars[a] {
+                Code::Age => match bar_of(a) {
                     Some(b) => now.duration_since(b.close).as_secs_f64(),
                     None => f64::NAN,
                 },
@@ -538,11 +567,11 @@ impl Evaluator {
                 }
                 Code::TimeChange => st.time_change[s].update(now, slots[a]),
                 Code::TimeDiff => st.time_diff[s].update(now, slots[a]),
-                Code::Atr => match &self.bars[a] {
+                Code::Atr => match bar_of(a) {
                     Some(b) => st.atr[s].update(b.bar.high, b.bar.low, b.bar.close),
                     None => f64::NAN,
                 },
-                Code::Volatility => match &self.bars[a] {
+                Code::Volatility => match bar_of(a) {
                     Some(b) => {
                         let (v, times) = &mut st.volatility[s];
                         let raw = v.update(b.bar.close);
@@ -557,7 +586,7 @@ impl Evaluator {
                     }
                     None => f64::NAN,
                 },
-                Code::Gap => match &self.bars[a] {
+                Code::Gap => match bar_of(a) {
                     Some(b) => st.gap[s].update(b.bar.open, b.bar.close),
                     None => f64::NAN,
                 },
