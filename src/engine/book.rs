@@ -388,12 +388,17 @@ impl Book {
         // 1. Orders from earlier ticks fill at this bar's open, if the bar
         //    opened at or after the signal.
         if !self.pending[symbol].is_empty() {
-            for order in std::mem::take(&mut self.pending[symbol]) {
+            let mut orders = std::mem::take(&mut self.pending[symbol]);
+            for order in orders.drain(..) {
                 if bar.time >= order.signal_time {
                     self.execute(order, bar.open, bar.time, events);
                 } else {
                     self.pending[symbol].push(order);
                 }
+            }
+            // Keep the allocation for the next orders.
+            if self.pending[symbol].is_empty() {
+                self.pending[symbol] = orders;
             }
         }
         // 2. Time limits at the open.

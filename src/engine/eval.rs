@@ -100,8 +100,8 @@ struct Ins {
     out: u32,
     a: u32,
     b: u32,
-    /// The third operand of `If`; for crosses, 1 when both operands are on
-    /// the node's own clock.
+    /// The third operand of `If`; for crosses, how the state advances
+    /// ([`CROSS_EACH`], [`CROSS_BOTH`], [`CROSS_READ`]).
     c: u32,
     /// Index into the state vector of the kind (stateful codes).
     st: u32,
@@ -109,6 +109,14 @@ struct Ins {
     /// only at ticks where one of these symbols printed.
     gate: u64,
 }
+
+/// A cross advances each operand on its own clock.
+const CROSS_EACH: u32 = 0;
+/// A cross whose operands are both on its own clock: both advance.
+const CROSS_BOTH: u32 = 1;
+/// A cross over the same operands as an earlier one (the other direction):
+/// it reads the state that one advanced.
+const CROSS_READ: u32 = 2;
 
 /// `crosses`: (A now, A one update ago, B now, B one update ago) and the
 /// clocks of A and B.
@@ -199,6 +207,7 @@ impl Evaluator {
         };
         let mut aggs: Vec<(u16, SessionAgg)> = Vec::new();
         let mut agg_keys: Vec<(u16, u16)> = Vec::new();
+        let mut cross_keys: Vec<(NodeId, NodeId, u64, u32)> = Vec::new();
         let mut states = States::default();
         let mut code = Vec::new();
         for (i, n) in plan.nodes.iter().enumerate() {
@@ -261,24 +270,35 @@ impl Evaluator {
                 Op::Or(a, b) => ins(Code::Or, a, b, 0, 0),
                 Op::If(c, a, b) => ins(Code::If, c, a, b, 0),
                 Op::Cross(a, b, above) => {
-                    let st = push(
-                        &mut states.cross,
-                        CrossState {
-                            v: [f64::NAN; 4],
-                            ca: plan.nodes[a as usize].clock,
-                            cb: plan.nodes[b as usize].clock,
-                        },
-                    );
                     let c = if above {
                         Code::CrossAbove
                     } else {
                         Code::CrossBelow
                     };
-                    // Both operands on the node's own clock: whenever the
-                    // node advances, both do (no per-operand check).
-                    let (ca, cb) = (plan.nodes[a as usize].clock, plan.nodes[b as usize].clock);
-                    let same = u32::from(ca == cb && ca == n.clock);
-                    ins(c, a, b, same, st)
+                    // `x crosses above y` and `x crosses below y` keep the
+                    // same four values: the second one only reads them (it
+                    // comes later in the code and has the same clock).
+                    if let Some(&(.., st)) = cross_keys
+                        .iter()
+                        .find(|k| (k.0, k.1, k.2) == (a, b, n.clock))
+                    {
+                        ins(c, a, b, CROSS_READ, st)
+                    } else {
+                        let (ca, cb) = (plan.nodes[a as usize].clock, plan.nodes[b as usize].clock);
+                        let st = push(
+                            &mut states.cross,
+                            CrossState {
+                                v: [f64::NAN; 4],
+                                ca,
+                                cb,
+                            },
+                        );
+                        cross_keys.push((a, b, n.clock, st));
+                        // Both operands on the node's own clock: whenever
+                        // the node advances, both do (no per-operand check).
+                        let same = ca == cb && ca == n.clock;
+                        ins(c, a, b, if same { CROSS_BOTH } else { CROSS_EACH }, st)
+                    }
                 }
                 Op::Kernel(k, x, p) => {
                     let p = p as usize;
@@ -593,9 +613,9 @@ impl Evaluator {
                 Code::BarsSince => st.bars_since[s].update(slots[a] == 1.0),
                 Code::CrossAbove | Code::CrossBelow => {
                     let c = &mut st.cross[s];
-                    if ins.c == 1 {
+                    if ins.c == CROSS_BOTH {
                         c.v = [slots[a], c.v[0], slots[ins.b as usize], c.v[2]];
-                    } else {
+                    } else if ins.c == CROSS_EACH {
                         if c.ca == 0 || c.ca & advanced != 0 {
                             c.v[1] = c.v[0];
                             c.v[0] = slots[a];
