@@ -782,28 +782,64 @@ fn fast_number(v: f64, out: &mut String) -> bool {
     if !(1e-14..1e8).contains(&a) {
         return false;
     }
-    let mag = a.log10().floor() as i32;
+    let mag = magnitude(a);
     for k in [7 - mag, 6 - mag, 8 - mag] {
         if !(0..=22).contains(&k) {
             continue;
         }
         let p = POW10[k as usize];
-        let d = (v * p).round();
+        let d = round(v * p);
         if d.abs() < 1e8 && d / p == v {
             write_decimal(d, k as u32, out);
             return true;
         }
     }
-    // More than 8 digits: 6 significant digits, as in `slow_number`.
+    // More than 8 digits: 6 significant digits, as in `slow_number` (with
+    // its magnitude, from `log10`).
+    let mag = a.log10().floor() as i32;
     let e = (5 - mag).clamp(0, 10);
     let scale = 10f64.powi(e);
-    let m = (v * scale).round();
+    let m = round(v * scale);
     if m / scale == 0.0 {
         out.push('0');
     } else {
         write_decimal(m, e as u32, out);
     }
     true
+}
+
+/// `floor(log10(a))` for a positive normal `a`, or one less or more near a
+/// power of ten (from the binary exponent and one comparison, no `log10`).
+fn magnitude(a: f64) -> i32 {
+    let e2 = ((a.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    // floor(e2 x log10(2)) (1233 / 4096 is log10(2) to 5e-6, exact here);
+    // 2^e2 <= a < 2^(e2+1), so the magnitude is m or m + 1.
+    let m = (e2 * 1233) >> 12;
+    let next = m + 1;
+    let threshold = if next >= 0 {
+        POW10[next.min(22) as usize]
+    } else {
+        1.0 / POW10[(-next).min(22) as usize]
+    };
+    if a >= threshold { next } else { m }
+}
+
+/// `x.round()` (half away from zero) for `|x| < 2^52` without a library
+/// call: `x - trunc(x)` is exact there.
+#[inline]
+fn round(x: f64) -> f64 {
+    if x.abs() >= 4_503_599_627_370_496.0 || x.is_nan() {
+        return x.round();
+    }
+    let t = (x as i64 as f64).copysign(x);
+    let frac = x - t;
+    if frac >= 0.5 {
+        t + 1.0
+    } else if frac <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    }
 }
 
 /// Writes the decimal `m x 10^-e` (`m` a nonzero integer below 2^53) as
@@ -921,6 +957,65 @@ mod tests {
         ] {
             check(v);
             check(-v);
+        }
+    }
+
+    #[test]
+    fn magnitude_and_round_match_the_library() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let check = |a: f64| {
+            let m = magnitude(a);
+            let exact = a.log10().floor() as i32;
+            assert!((m - exact).abs() <= 1, "{a:e}: {m} vs {exact}");
+            for y in [
+                a,
+                -a,
+                a * 1e6,
+                -a * 1e6,
+                a.fract() + 0.5,
+                -(a.fract() + 0.5),
+            ] {
+                assert_eq!(round(y).to_bits(), y.round().to_bits(), "{y:e}");
+            }
+        };
+        for y in [
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -2.5,
+            0.49999999999999994,
+            4503599627370495.5,
+            -0.0,
+            1e300,
+        ] {
+            assert_eq!(round(y).to_bits(), y.round().to_bits(), "{y:e}");
+        }
+        for k in -15..9 {
+            let p = 10f64.powi(k);
+            for a in [
+                p,
+                p.next_up(),
+                p.next_down(),
+                2.0 * p,
+                5.0 * p,
+                9.999_999 * p,
+            ] {
+                check(a);
+            }
+        }
+        for _ in 0..100_000 {
+            let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
+            let a = unit * 10f64.powi((next() % 23) as i32 - 14);
+            if a >= 1e-14 {
+                check(a);
+            }
         }
     }
 
