@@ -466,6 +466,12 @@ impl Evaluator {
         self.slots[node as usize] == 1.0
     }
 
+    /// Whether any of `nodes` (booleans) is true at the current tick.
+    #[inline]
+    pub fn any_true(&self, nodes: &[NodeId]) -> bool {
+        nodes.iter().any(|&n| self.slots[n as usize] == 1.0)
+    }
+
     /// Evaluates every node at tick `now`, after the tick's bars and series
     /// values were recorded.
     pub fn evaluate(&mut self, now: Timestamp) {

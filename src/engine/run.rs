@@ -122,6 +122,10 @@ pub struct Engine {
     /// Per rule: its `exit when` and entry conditions (the test of every
     /// tick, without reading the whole rule).
     triggers: Vec<(Option<NodeId>, Option<NodeId>)>,
+    /// Every rule's conditions, and whether a rule has none (runs at every
+    /// tick): when none is true, no rule needs a look.
+    watch: Vec<NodeId>,
+    unconditional: bool,
     peak: f64,
     events: Vec<Event>,
     ignored: u64,
@@ -143,6 +147,12 @@ impl Engine {
                 .iter()
                 .map(|r| (r.exit_when, r.condition))
                 .collect(),
+            watch: plan
+                .rules
+                .iter()
+                .flat_map(|r| r.exit_when.into_iter().chain(r.condition))
+                .collect(),
+            unconditional: plan.rules.iter().any(|r| r.condition.is_none()),
             metrics: Metrics::new(settings.equity),
             peak: settings.equity,
             plan,
@@ -197,8 +207,13 @@ impl Engine {
         }
         // 2. Every node.
         self.eval.evaluate(time);
-        // 3. Rules in file order.
-        for r in 0..self.triggers.len() * usize::from(self.trading) {
+        // 3. Rules in file order (most ticks: no condition is true).
+        let rules = if self.trading && (self.unconditional || self.eval.any_true(&self.watch)) {
+            self.triggers.len()
+        } else {
+            0
+        };
+        for r in 0..rules {
             // A rule whose conditions are false does nothing (most ticks).
             let (exit_when, condition) = self.triggers[r];
             if exit_when.is_some_and(|c| self.eval.is_true(c))
