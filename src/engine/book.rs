@@ -336,7 +336,13 @@ impl Book {
     /// The rate converting `symbol`'s currency into the account currency
     /// (NaN while the FX symbol has no bar yet).
     pub fn fx_rate(&self, symbol: usize) -> f64 {
-        match self.instruments[symbol].fx {
+        self.fx_of(&self.instruments[symbol])
+    }
+
+    /// [`Book::fx_rate`] of an instrument of the book.
+    #[inline]
+    fn fx_of(&self, inst: &Instrument) -> f64 {
+        match inst.fx {
             None => 1.0,
             Some(FxConversion { symbol: fx, invert }) => {
                 let r = self.last_close[fx];
@@ -471,12 +477,16 @@ impl Book {
         }
         let mut unrealized = 0.0;
         let mut gross = 0.0;
-        for (s, lots) in self.lots.iter().enumerate() {
+        for ((lots, inst), &px) in self
+            .lots
+            .iter()
+            .zip(&self.instruments)
+            .zip(&self.last_close)
+        {
             if lots.is_empty() {
                 continue;
             }
-            let inst = &self.instruments[s];
-            let (px, fx) = (self.last_close[s], self.fx_rate(s));
+            let fx = self.fx_of(inst);
             for lot in lots {
                 unrealized +=
                     lot.side.sign() * (px - lot.entry_price) * lot.qty * inst.multiplier * fx;

@@ -197,9 +197,10 @@ impl Engine {
         sink: &mut impl Sink,
     ) {
         // 1. Bars: fills at their open, protective exits inside them.
-        for &(sym, bar) in bars {
+        for (sym, bar) in bars {
+            let sym = *sym;
             self.book.on_bar(sym, &bar.bar, &mut self.events);
-            self.eval.bar(sym, &bar);
+            self.eval.bar(sym, bar);
             self.drain_events(sink);
         }
         for &(s, v) in series {
