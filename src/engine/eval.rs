@@ -617,26 +617,13 @@ impl Evaluator {
                     None => f64::NAN,
                 },
                 Code::BarsSince => st.bars_since[s].update(slots[a] == 1.0),
-                Code::CrossAbove | Code::CrossBelow => {
-                    let c = &mut st.cross[s];
-                    if ins.c == CROSS_BOTH {
-                        c.v = [slots[a], c.v[0], slots[ins.b as usize], c.v[2]];
-                    } else if ins.c == CROSS_EACH {
-                        if c.ca == 0 || c.ca & advanced != 0 {
-                            c.v[1] = c.v[0];
-                            c.v[0] = slots[a];
-                        }
-                        if c.cb == 0 || c.cb & advanced != 0 {
-                            c.v[3] = c.v[2];
-                            c.v[2] = slots[ins.b as usize];
-                        }
-                    }
-                    let v = &c.v;
-                    b(if ins.code == Code::CrossAbove {
-                        v[0] > v[2] && v[1] <= v[3]
-                    } else {
-                        v[0] < v[2] && v[1] >= v[3]
-                    })
+                Code::CrossAbove => {
+                    let v = cross_step(&mut st.cross[s], ins, slots, advanced);
+                    b(v[0] > v[2] && v[1] <= v[3])
+                }
+                Code::CrossBelow => {
+                    let v = cross_step(&mut st.cross[s], ins, slots, advanced);
+                    b(v[0] < v[2] && v[1] >= v[3])
                 }
             };
             slots[ins.out as usize] = v;
@@ -655,6 +642,26 @@ impl Evaluator {
     pub fn format_into(&self, node: NodeId, out: &mut String) {
         format_value_into(self.value(node), self.units[node as usize], out);
     }
+}
+
+/// Advances a cross's state as `ins.c` says; returns (A now, A one update
+/// ago, B now, B one update ago).
+#[inline(always)]
+fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
+    let (a, b) = (ins.a as usize, ins.b as usize);
+    if ins.c == CROSS_BOTH {
+        c.v = [slots[a], c.v[0], slots[b], c.v[2]];
+    } else if ins.c == CROSS_EACH {
+        if c.ca == 0 || c.ca & advanced != 0 {
+            c.v[1] = c.v[0];
+            c.v[0] = slots[a];
+        }
+        if c.cb == 0 || c.cb & advanced != 0 {
+            c.v[3] = c.v[2];
+            c.v[2] = slots[b];
+        }
+    }
+    c.v
 }
 
 /// Whether `now` is inside `session`, with the current window or gap cached

@@ -22,8 +22,8 @@ pub(crate) struct Window<const WEIGHTED: bool, const SQUARES: bool> {
     n_f: f64,
     inv_n: f64,
     nans: usize,
+    /// NaN until the first usable input.
     shift: f64,
-    shift_set: bool,
     sum: f64,
     wsum: f64,
     sqsum: f64,
@@ -47,8 +47,7 @@ impl<const WEIGHTED: bool, const SQUARES: bool> Window<WEIGHTED, SQUARES> {
             n_f: n as f64,
             inv_n: 1.0 / n as f64,
             nans: 0,
-            shift: 0.0,
-            shift_set: false,
+            shift: f64::NAN,
             sum: 0.0,
             wsum: 0.0,
             sqsum: 0.0,
@@ -56,63 +55,86 @@ impl<const WEIGHTED: bool, const SQUARES: bool> Window<WEIGHTED, SQUARES> {
         }
     }
 
-    /// Pushes one input (already cleaned: finite or NaN).
+    /// Pushes one input (a non-finite one is `na`); returns
+    /// [`Window::ready`].
     #[inline(always)]
-    pub(crate) fn push(&mut self, x: f64) {
-        let d = if x.is_nan() || !self.shift_set {
-            self.first_or_na(x)
+    pub(crate) fn push(&mut self, x: f64) -> bool {
+        // One test for the common case, a usable input into a full window
+        // with the shift set: the shift is NaN until the first usable
+        // input, and `x - shift` is not finite for an `na`.
+        let d = x - self.shift;
+        if d.is_finite() && self.len == self.buf.len() {
+            self.push_full(x, d);
+            self.nans == 0
         } else {
-            x - self.shift
-        };
+            self.push_slow(x);
+            self.ready()
+        }
+    }
+
+    /// Pushes `x` (finite or NaN), shifted `d` (0 for NaN), into a full
+    /// window: the oldest input leaves.
+    #[inline(always)]
+    fn push_full(&mut self, x: f64, d: f64) {
         let n = self.buf.len();
         let next = self.next;
         let old = std::mem::replace(&mut self.buf[next], x);
         let wrapped = next + 1 == n;
         self.next = if wrapped { 0 } else { next + 1 };
-        if self.len == n {
-            let od = if old.is_nan() {
-                self.nans -= 1;
-                0.0
-            } else {
-                old - self.shift
-            };
-            if WEIGHTED {
-                // Every weight drops by one (the evicted value's to 0).
-                self.wsum += self.n_f * d - self.sum;
-            }
-            self.sum += d - od;
-            if SQUARES {
-                self.sqsum += d * d - od * od;
-                self.since_resum += 1;
-                if self.since_resum >= n || self.cancels() {
-                    self.resum();
-                }
-            } else if wrapped {
+        let od = if old.is_nan() {
+            self.nans -= 1;
+            0.0
+        } else {
+            old - self.shift
+        };
+        if WEIGHTED {
+            // Every weight drops by one (the evicted value's to 0).
+            self.wsum += self.n_f * d - self.sum;
+        }
+        self.sum += d - od;
+        if SQUARES {
+            self.sqsum += d * d - od * od;
+            self.since_resum += 1;
+            if self.since_resum >= n || self.cancels() {
                 self.resum();
             }
-        } else {
-            self.len += 1;
-            if WEIGHTED {
-                self.wsum += self.len as f64 * d;
-            }
-            self.sum += d;
-            if SQUARES {
-                self.sqsum += d * d;
-            }
+        } else if wrapped {
+            self.resum();
         }
     }
 
-    /// The shifted input of a push that is `na` (counted, 0 in the sums) or
-    /// the first usable one (which becomes the shift).
-    #[cold]
-    fn first_or_na(&mut self, x: f64) -> f64 {
-        if x.is_nan() {
+    /// [`Window::push`] of an `na`, of the first usable input (which
+    /// becomes the shift), or while the window fills.
+    #[inline(never)]
+    fn push_slow(&mut self, x: f64) {
+        let x = if x.is_finite() { x } else { f64::NAN };
+        let d = if x.is_nan() {
             self.nans += 1;
             0.0
         } else {
-            self.shift = x;
-            self.shift_set = true;
+            if self.shift.is_nan() {
+                self.shift = x;
+            }
             x - self.shift
+        };
+        if self.len == self.buf.len() {
+            self.push_full(x, d);
+            return;
+        }
+        let next = self.next;
+        self.buf[next] = x;
+        self.next = if next + 1 == self.buf.len() {
+            0
+        } else {
+            next + 1
+        };
+        self.len += 1;
+        if WEIGHTED {
+            self.wsum += self.len as f64 * d;
+        }
+        self.sum += d;
+        if SQUARES {
+            self.sqsum += d * d;
         }
     }
 
@@ -338,25 +360,36 @@ mod tests {
             let mut w = Window::<W, S>::new(n);
             let mut r = Reference::<W, S>::new(n);
             let mut price = 1950.0;
+            // A leading run of `na` before the shift is set.
+            for _ in 0..n % 4 {
+                w.push(f64::NAN);
+                r.push(f64::NAN);
+            }
             for i in 0..600 {
                 let u = next();
                 price += ((u >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.0;
                 // Runs of `na` now and then, a flat stretch for cancellation.
                 let v = if u % 53 == 0 || (i > 300 && i < 300 + n / 2) {
                     f64::NAN
+                } else if u % 97 == 0 {
+                    f64::INFINITY
                 } else if (400..460).contains(&i) {
                     1e-9 * (i % 3) as f64 + 1234.5
                 } else {
                     price
                 };
-                w.push(v);
-                r.push(v);
+                let pushed = w.push(v);
+                r.push(if v.is_finite() { v } else { f64::NAN });
                 let bits = |a: f64| a.to_bits();
                 assert_eq!(bits(w.sum()), bits(r.sum), "n {n} i {i}");
                 assert_eq!(bits(w.wsum()), bits(r.wsum), "n {n} i {i}");
                 assert_eq!(bits(w.sqsum()), bits(r.sqsum), "n {n} i {i}");
-                assert_eq!(bits(w.shift()), bits(r.shift), "n {n} i {i}");
-                assert_eq!(w.ready(), r.ring.is_full() && r.nans == 0, "n {n} i {i}");
+                if r.shift_set {
+                    assert_eq!(bits(w.shift()), bits(r.shift), "n {n} i {i}");
+                }
+                let ready = r.ring.is_full() && r.nans == 0;
+                assert_eq!(pushed, ready, "n {n} i {i}");
+                assert_eq!(w.ready(), ready, "n {n} i {i}");
             }
         }
     }
