@@ -223,7 +223,7 @@ impl TimeLookback {
     }
 
     /// Feeds the sample `x` at time `t`; returns the value as of `t - w`.
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, t: Timestamp, x: f64) -> f64 {
         // Before any sample `last.0` is the minimum: `max` keeps `t`.
         let t = t.as_nanosecond().max(self.last.0);
