@@ -864,29 +864,27 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
         n /= 10;
         e -= 1;
     }
-    // Digits right-aligned, then the point and leading zeros before them:
-    // at most 16 digits, 22 zeros, a point, a sign.
+    // Right-aligned: exactly `e` fraction digits (zero-padded once `n`
+    // runs out: `0.000ddd`), the point, then at least one integer digit.
+    // At most 22 + 1 + 16 digits and a sign.
     let mut buf = [b'0'; 48];
     let mut i = buf.len();
-    let mut written = 0;
-    loop {
-        if written == e && e > 0 {
-            i -= 1;
-            buf[i] = b'.';
-        }
+    for _ in 0..e {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
-        written += 1;
+        n /= 10;
+    }
+    if e > 0 {
+        i -= 1;
+        buf[i] = b'.';
+    }
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
-    }
-    if written <= e {
-        // `0.000ddd`: the zeros after the point are already in `buf`.
-        i -= e - written;
-        i -= 2;
-        buf[i + 1] = b'.';
     }
     if m < 0.0 {
         i -= 1;
