@@ -811,7 +811,8 @@ fn fast_number(v: f64, out: &mut String) -> bool {
     // its magnitude, from `log10`).
     let mag = a.log10().floor() as i32;
     let e = (5 - mag).clamp(0, 10);
-    let scale = 10f64.powi(e);
+    // 10^e for e in 0..=10: exact, the value `powi` gives.
+    let scale = POW10[e as usize];
     let m = round(v * scale);
     if m / scale == 0.0 {
         out.push('0');
@@ -1027,6 +1028,13 @@ mod tests {
             if a >= 1e-14 {
                 check(a);
             }
+        }
+    }
+
+    #[test]
+    fn exact_powers_of_ten() {
+        for (k, p) in POW10.iter().enumerate() {
+            assert_eq!(p.to_bits(), 10f64.powi(k as i32).to_bits(), "1e{k}");
         }
     }
 
