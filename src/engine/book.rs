@@ -292,6 +292,10 @@ pub struct Book {
     policy: FillPolicy,
     /// Open lots over all symbols.
     open_lots: usize,
+    /// Per symbol, open lots with a stop, target, trailing stop or time
+    /// limit (bars of a symbol with none and no pending order only update
+    /// its close).
+    protected: Vec<u32>,
 }
 
 impl Book {
@@ -306,6 +310,7 @@ impl Book {
             cash: equity,
             policy,
             open_lots: 0,
+            protected: vec![0; n],
         }
     }
 
@@ -331,7 +336,13 @@ impl Book {
     /// The rate converting `symbol`'s currency into the account currency
     /// (NaN while the FX symbol has no bar yet).
     pub fn fx_rate(&self, symbol: usize) -> f64 {
-        match self.instruments[symbol].fx {
+        self.fx_of(&self.instruments[symbol])
+    }
+
+    /// [`Book::fx_rate`] of an instrument of the book.
+    #[inline]
+    fn fx_of(&self, inst: &Instrument) -> f64 {
+        match inst.fx {
             None => 1.0,
             Some(FxConversion { symbol: fx, invert }) => {
                 let r = self.last_close[fx];
@@ -369,7 +380,7 @@ impl Book {
     /// stops, and records its close for marking.
     #[inline]
     pub fn on_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
-        if self.pending[symbol].is_empty() && self.lots[symbol].iter().all(Lot::unprotected) {
+        if self.protected[symbol] == 0 && self.pending[symbol].is_empty() {
             // Nothing to fill, no time limit, stop, target or trailing stop
             // to check: only the close matters.
             self.last_close[symbol] = bar.close;
@@ -383,12 +394,17 @@ impl Book {
         // 1. Orders from earlier ticks fill at this bar's open, if the bar
         //    opened at or after the signal.
         if !self.pending[symbol].is_empty() {
-            for order in std::mem::take(&mut self.pending[symbol]) {
+            let mut orders = std::mem::take(&mut self.pending[symbol]);
+            for order in orders.drain(..) {
                 if bar.time >= order.signal_time {
                     self.execute(order, bar.open, bar.time, events);
                 } else {
                     self.pending[symbol].push(order);
                 }
+            }
+            // Keep the allocation for the next orders.
+            if self.pending[symbol].is_empty() {
+                self.pending[symbol] = orders;
             }
         }
         // 2. Time limits at the open.
@@ -461,12 +477,16 @@ impl Book {
         }
         let mut unrealized = 0.0;
         let mut gross = 0.0;
-        for (s, lots) in self.lots.iter().enumerate() {
+        for ((lots, inst), &px) in self
+            .lots
+            .iter()
+            .zip(&self.instruments)
+            .zip(&self.last_close)
+        {
             if lots.is_empty() {
                 continue;
             }
-            let inst = &self.instruments[s];
-            let (px, fx) = (self.last_close[s], self.fx_rate(s));
+            let fx = self.fx_of(inst);
             for lot in lots {
                 unrealized +=
                     lot.side.sign() * (px - lot.entry_price) * lot.qty * inst.multiplier * fx;
@@ -600,7 +620,7 @@ impl Book {
             })
         };
         self.open_lots += 1;
-        self.lots[symbol].push(Lot {
+        let lot = Lot {
             side,
             qty: order.quantity,
             entry_time: time,
@@ -612,7 +632,11 @@ impl Book {
             deadline: order.exits.hold.and_then(|h| time.checked_add(h).ok()),
             bar_limit: order.exits.hold_bars.map(|n| (0, n)),
             entry_commission: commission,
-        });
+        };
+        if !lot.unprotected() {
+            self.protected[symbol] += 1;
+        }
+        self.lots[symbol].push(lot);
         events.push(Event::Filled(Fill {
             time,
             symbol,
@@ -651,6 +675,7 @@ impl Book {
 
     /// Closes a lot. `by` is the (rule, signal time) of the order that
     /// closed it, `None` for protective exits (stops, targets, time limits).
+    /// The lot was just removed from `lots[symbol]`.
     #[allow(clippy::too_many_arguments)]
     fn close_lot(
         &mut self,
@@ -662,6 +687,9 @@ impl Book {
         by: Option<(u32, Timestamp)>,
         events: &mut Vec<Event>,
     ) {
+        if !lot.unprotected() {
+            self.protected[symbol] -= 1;
+        }
         let (fill_rule, signal_time) = by.unwrap_or((lot.rule, time));
         let direction = match lot.side {
             Side::Long => Side::Short,

@@ -17,6 +17,19 @@ use crate::session::SessionAgg;
 use crate::syntax::ast::Field;
 use jiff::{SignedDuration, Timestamp};
 
+/// The bar of a symbol that has not printed yet: every field `na`.
+const NO_BAR: ClosedBar = ClosedBar {
+    bar: crate::data::Bar {
+        time: Timestamp::MIN,
+        open: f64::NAN,
+        high: f64::NAN,
+        low: f64::NAN,
+        close: f64::NAN,
+        volume: f64::NAN,
+    },
+    close: Timestamp::MIN,
+};
+
 /// Seconds in a (Julian) year, for annualizing volatility.
 const YEAR_SECONDS: f64 = 365.25 * 86_400.0;
 
@@ -25,8 +38,13 @@ const YEAR_SECONDS: f64 = 365.25 * 86_400.0;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 enum Code {
-    /// `fields[a]` (a = symbol x 5 + field).
-    Field,
+    /// The open, high, low, close, volume of the latest bar of symbol `a`
+    /// (NaN before its first bar).
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
     Series,
     Neg,
     Not,
@@ -82,8 +100,8 @@ struct Ins {
     out: u32,
     a: u32,
     b: u32,
-    /// The third operand of `If`; for crosses, 1 when both operands are on
-    /// the node's own clock.
+    /// The third operand of `If`; for crosses, how the state advances
+    /// ([`CROSS_EACH`], [`CROSS_BOTH`], [`CROSS_READ`]).
     c: u32,
     /// Index into the state vector of the kind (stateful codes).
     st: u32,
@@ -91,6 +109,14 @@ struct Ins {
     /// only at ticks where one of these symbols printed.
     gate: u64,
 }
+
+/// A cross advances each operand on its own clock.
+const CROSS_EACH: u32 = 0;
+/// A cross whose operands are both on its own clock: both advance.
+const CROSS_BOTH: u32 = 1;
+/// A cross over the same operands as an earlier one (the other direction):
+/// it reads the state that one advanced.
+const CROSS_READ: u32 = 2;
 
 /// `crosses`: (A now, A one update ago, B now, B one update ago) and the
 /// clocks of A and B.
@@ -148,12 +174,15 @@ pub struct Evaluator {
     states: States,
     aggs: Vec<(u16, SessionAgg)>,
     sessions: Vec<crate::session::Session>,
-    bars: Vec<Option<ClosedBar>>,
-    /// Per symbol, the latest bar's open, high, low, close, volume (NaN
-    /// before the first bar).
-    fields: Vec<f64>,
+    /// Per symbol, the latest bar: before the first one, a bar of NaN
+    /// prices (so that fields read as `na` with no test) and bit i of
+    /// `seen` clear.
+    bars: Vec<ClosedBar>,
+    seen: u64,
     series: Vec<f64>,
     advanced: u64,
+    /// The union of the stateful nodes' clocks.
+    gates: u64,
     now: Option<Timestamp>,
     /// Per session: `[from, until)` over which `in S` keeps its value.
     in_session: Vec<(Timestamp, Timestamp, bool)>,
@@ -178,6 +207,7 @@ impl Evaluator {
         };
         let mut aggs: Vec<(u16, SessionAgg)> = Vec::new();
         let mut agg_keys: Vec<(u16, u16)> = Vec::new();
+        let mut cross_keys: Vec<(NodeId, NodeId, u64, u32)> = Vec::new();
         let mut states = States::default();
         let mut code = Vec::new();
         for (i, n) in plan.nodes.iter().enumerate() {
@@ -194,14 +224,14 @@ impl Evaluator {
             let ins = match n.op {
                 Op::Const(_) => continue,
                 Op::Field(s, f) => {
-                    let f = match f {
-                        Field::Open => 0,
-                        Field::High => 1,
-                        Field::Low => 2,
-                        Field::Close => 3,
-                        Field::Volume => 4,
+                    let c = match f {
+                        Field::Open => Code::Open,
+                        Field::High => Code::High,
+                        Field::Low => Code::Low,
+                        Field::Close => Code::Close,
+                        Field::Volume => Code::Volume,
                     };
-                    ins(Code::Field, u32::from(s) * 5 + f, 0, 0, 0)
+                    ins(c, u32::from(s), 0, 0, 0)
                 }
                 Op::Series(s) => ins(Code::Series, u32::from(s), 0, 0, 0),
                 Op::Func(f, a) => {
@@ -240,24 +270,35 @@ impl Evaluator {
                 Op::Or(a, b) => ins(Code::Or, a, b, 0, 0),
                 Op::If(c, a, b) => ins(Code::If, c, a, b, 0),
                 Op::Cross(a, b, above) => {
-                    let st = push(
-                        &mut states.cross,
-                        CrossState {
-                            v: [f64::NAN; 4],
-                            ca: plan.nodes[a as usize].clock,
-                            cb: plan.nodes[b as usize].clock,
-                        },
-                    );
                     let c = if above {
                         Code::CrossAbove
                     } else {
                         Code::CrossBelow
                     };
-                    // Both operands on the node's own clock: whenever the
-                    // node advances, both do (no per-operand check).
-                    let (ca, cb) = (plan.nodes[a as usize].clock, plan.nodes[b as usize].clock);
-                    let same = u32::from(ca == cb && ca == n.clock);
-                    ins(c, a, b, same, st)
+                    // `x crosses above y` and `x crosses below y` keep the
+                    // same four values: the second one only reads them (it
+                    // comes later in the code and has the same clock).
+                    if let Some(&(.., st)) = cross_keys
+                        .iter()
+                        .find(|k| (k.0, k.1, k.2) == (a, b, n.clock))
+                    {
+                        ins(c, a, b, CROSS_READ, st)
+                    } else {
+                        let (ca, cb) = (plan.nodes[a as usize].clock, plan.nodes[b as usize].clock);
+                        let st = push(
+                            &mut states.cross,
+                            CrossState {
+                                v: [f64::NAN; 4],
+                                ca,
+                                cb,
+                            },
+                        );
+                        cross_keys.push((a, b, n.clock, st));
+                        // Both operands on the node's own clock: whenever
+                        // the node advances, both do (no per-operand check).
+                        let same = ca == cb && ca == n.clock;
+                        ins(c, a, b, if same { CROSS_BOTH } else { CROSS_EACH }, st)
+                    }
                 }
                 Op::Kernel(k, x, p) => {
                     let p = p as usize;
@@ -354,6 +395,7 @@ impl Evaluator {
                 _ => f64::NAN,
             })
             .collect();
+        let gates = code.iter().fold(0, |g, ins| g | ins.gate);
         Evaluator {
             units: plan.nodes.iter().map(|n| n.unit).collect(),
             slots,
@@ -362,10 +404,11 @@ impl Evaluator {
             in_session: vec![(Timestamp::MAX, Timestamp::MIN, false); plan.sessions.len()],
             aggs,
             sessions: plan.sessions.iter().map(|s| s.session.clone()).collect(),
-            bars: vec![None; plan.symbols.len()],
-            fields: vec![f64::NAN; plan.symbols.len() * 5],
+            bars: vec![NO_BAR; plan.symbols.len()],
+            seen: 0,
             series: vec![f64::NAN; plan.series.len()],
             advanced: 0,
+            gates,
             now: None,
         }
     }
@@ -373,17 +416,21 @@ impl Evaluator {
     /// Records a bar of `symbol` closing at this tick. Call for every symbol
     /// that printed, then [`Evaluator::evaluate`].
     #[inline]
-    pub fn bar(&mut self, symbol: usize, bar: ClosedBar) {
-        self.bars[symbol] = Some(bar);
-        let b = &bar.bar;
-        self.fields[symbol * 5..symbol * 5 + 5]
-            .copy_from_slice(&[b.open, b.high, b.low, b.close, b.volume]);
+    pub fn bar(&mut self, symbol: usize, bar: &ClosedBar) {
+        self.bars[symbol] = *bar;
+        self.seen |= 1 << symbol;
         self.advanced |= 1 << symbol;
         for (sym, agg) in &mut self.aggs {
             if *sym as usize == symbol {
-                agg.update(&bar);
+                agg.update(bar);
             }
         }
+    }
+
+    /// The latest bar of symbol `a`, if it printed yet.
+    #[inline]
+    fn bar_of(&self, a: usize) -> Option<&ClosedBar> {
+        (self.seen >> a & 1 != 0).then(|| &self.bars[a])
     }
 
     /// Records a series' value visible from this tick on.
@@ -393,13 +440,13 @@ impl Evaluator {
 
     /// The latest bar of `symbol` (as of the current tick).
     pub fn latest_bar(&self, symbol: usize) -> Option<&ClosedBar> {
-        self.bars[symbol].as_ref()
+        self.bar_of(symbol)
     }
 
     /// The latest close of `symbol` (NaN before its first bar).
     #[inline]
     pub fn latest_close(&self, symbol: usize) -> f64 {
-        self.fields[symbol * 5 + 3]
+        self.bars[symbol].bar.close
     }
 
     /// The tick time of the last evaluation.
@@ -419,23 +466,49 @@ impl Evaluator {
         self.slots[node as usize] == 1.0
     }
 
+    /// Whether any of `nodes` (booleans) is true at the current tick.
+    #[inline]
+    pub fn any_true(&self, nodes: &[NodeId]) -> bool {
+        nodes.iter().any(|&n| self.slots[n as usize] == 1.0)
+    }
+
     /// Evaluates every node at tick `now`, after the tick's bars and series
     /// values were recorded.
     pub fn evaluate(&mut self, now: Timestamp) {
         self.now = Some(now);
+        // When every clock of a stateful node printed (one symbol, or all
+        // symbols at once), no node keeps its slot: skip the per-node test.
+        if self.gates & !self.advanced == 0 {
+            self.run::<false>(now);
+        } else {
+            self.run::<true>(now);
+        }
+        self.advanced = 0;
+    }
+
+    /// [`Evaluator::evaluate`] over the lowered code; `GATED`: test each
+    /// stateful node's clock against the symbols that printed.
+    #[inline(always)]
+    fn run<const GATED: bool>(&mut self, now: Timestamp) {
         let advanced = self.advanced;
         let slots = &mut self.slots[..];
         let st = &mut self.states;
+        let (bars, seen) = (&self.bars[..], self.seen);
+        let bar_of = |a: usize| (seen >> a & 1 != 0).then(|| &bars[a]);
         let b = |x: bool| f64::from(u8::from(x));
         for ins in &self.code {
             // Stateful nodes advance on their clock, else keep the slot.
-            if ins.gate != 0 && ins.gate & advanced == 0 {
+            if GATED && ins.gate != 0 && ins.gate & advanced == 0 {
                 continue;
             }
             let a = ins.a as usize;
             let s = ins.st as usize;
             let v = match ins.code {
-                Code::Field => self.fields[a],
+                Code::Open => bars[a].bar.open,
+                Code::High => bars[a].bar.high,
+                Code::Low => bars[a].bar.low,
+                Code::Close => bars[a].bar.close,
+                Code::Volume => bars[a].bar.volume,
                 Code::Series => self.series[a],
                 Code::Neg => -slots[a],
                 Code::Not => b(slots[a] != 1.0),
@@ -492,7 +565,7 @@ impl Evaluator {
                     v.unwrap_or(f64::NAN)
                 }
                 Code::InSession => b(in_session(&mut self.in_session[a], &self.sessions[a], now)),
-                Code::Age => match &self.bars[a] {
+                Code::Age => match bar_of(a) {
                     Some(b) => now.duration_since(b.close).as_secs_f64(),
                     None => f64::NAN,
                 },
@@ -520,11 +593,11 @@ impl Evaluator {
                 }
                 Code::TimeChange => st.time_change[s].update(now, slots[a]),
                 Code::TimeDiff => st.time_diff[s].update(now, slots[a]),
-                Code::Atr => match &self.bars[a] {
+                Code::Atr => match bar_of(a) {
                     Some(b) => st.atr[s].update(b.bar.high, b.bar.low, b.bar.close),
                     None => f64::NAN,
                 },
-                Code::Volatility => match &self.bars[a] {
+                Code::Volatility => match bar_of(a) {
                     Some(b) => {
                         let (v, times) = &mut st.volatility[s];
                         let raw = v.update(b.bar.close);
@@ -539,36 +612,22 @@ impl Evaluator {
                     }
                     None => f64::NAN,
                 },
-                Code::Gap => match &self.bars[a] {
+                Code::Gap => match bar_of(a) {
                     Some(b) => st.gap[s].update(b.bar.open, b.bar.close),
                     None => f64::NAN,
                 },
                 Code::BarsSince => st.bars_since[s].update(slots[a] == 1.0),
-                Code::CrossAbove | Code::CrossBelow => {
-                    let c = &mut st.cross[s];
-                    if ins.c == 1 {
-                        c.v = [slots[a], c.v[0], slots[ins.b as usize], c.v[2]];
-                    } else {
-                        if c.ca == 0 || c.ca & advanced != 0 {
-                            c.v[1] = c.v[0];
-                            c.v[0] = slots[a];
-                        }
-                        if c.cb == 0 || c.cb & advanced != 0 {
-                            c.v[3] = c.v[2];
-                            c.v[2] = slots[ins.b as usize];
-                        }
-                    }
-                    let v = &c.v;
-                    b(if ins.code == Code::CrossAbove {
-                        v[0] > v[2] && v[1] <= v[3]
-                    } else {
-                        v[0] < v[2] && v[1] >= v[3]
-                    })
+                Code::CrossAbove => {
+                    let v = cross_step(&mut st.cross[s], ins, slots, advanced);
+                    b(v[0] > v[2] && v[1] <= v[3])
+                }
+                Code::CrossBelow => {
+                    let v = cross_step(&mut st.cross[s], ins, slots, advanced);
+                    b(v[0] < v[2] && v[1] >= v[3])
                 }
             };
             slots[ins.out as usize] = v;
         }
-        self.advanced = 0;
     }
 
     /// Renders a value in its unit, for explanations and `eval` output:
@@ -583,6 +642,26 @@ impl Evaluator {
     pub fn format_into(&self, node: NodeId, out: &mut String) {
         format_value_into(self.value(node), self.units[node as usize], out);
     }
+}
+
+/// Advances a cross's state as `ins.c` says; returns (A now, A one update
+/// ago, B now, B one update ago).
+#[inline(always)]
+fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
+    let (a, b) = (ins.a as usize, ins.b as usize);
+    if ins.c == CROSS_BOTH {
+        c.v = [slots[a], c.v[0], slots[b], c.v[2]];
+    } else if ins.c == CROSS_EACH {
+        if c.ca == 0 || c.ca & advanced != 0 {
+            c.v[1] = c.v[0];
+            c.v[0] = slots[a];
+        }
+        if c.cb == 0 || c.cb & advanced != 0 {
+            c.v[3] = c.v[2];
+            c.v[2] = slots[b];
+        }
+    }
+    c.v
 }
 
 /// Whether `now` is inside `session`, with the current window or gap cached
@@ -716,28 +795,65 @@ fn fast_number(v: f64, out: &mut String) -> bool {
     if !(1e-14..1e8).contains(&a) {
         return false;
     }
-    let mag = a.log10().floor() as i32;
+    let mag = magnitude(a);
     for k in [7 - mag, 6 - mag, 8 - mag] {
         if !(0..=22).contains(&k) {
             continue;
         }
         let p = POW10[k as usize];
-        let d = (v * p).round();
+        let d = round(v * p);
         if d.abs() < 1e8 && d / p == v {
             write_decimal(d, k as u32, out);
             return true;
         }
     }
-    // More than 8 digits: 6 significant digits, as in `slow_number`.
+    // More than 8 digits: 6 significant digits, as in `slow_number` (with
+    // its magnitude, from `log10`).
+    let mag = a.log10().floor() as i32;
     let e = (5 - mag).clamp(0, 10);
-    let scale = 10f64.powi(e);
-    let m = (v * scale).round();
+    // 10^e for e in 0..=10: exact, the value `powi` gives.
+    let scale = POW10[e as usize];
+    let m = round(v * scale);
     if m / scale == 0.0 {
         out.push('0');
     } else {
         write_decimal(m, e as u32, out);
     }
     true
+}
+
+/// `floor(log10(a))` for a positive normal `a`, or one less or more near a
+/// power of ten (from the binary exponent and one comparison, no `log10`).
+fn magnitude(a: f64) -> i32 {
+    let e2 = ((a.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    // floor(e2 x log10(2)) (1233 / 4096 is log10(2) to 5e-6, exact here);
+    // 2^e2 <= a < 2^(e2+1), so the magnitude is m or m + 1.
+    let m = (e2 * 1233) >> 12;
+    let next = m + 1;
+    let threshold = if next >= 0 {
+        POW10[next.min(22) as usize]
+    } else {
+        1.0 / POW10[(-next).min(22) as usize]
+    };
+    if a >= threshold { next } else { m }
+}
+
+/// `x.round()` (half away from zero) for `|x| < 2^52` without a library
+/// call: `x - trunc(x)` is exact there.
+#[inline]
+fn round(x: f64) -> f64 {
+    if x.abs() >= 4_503_599_627_370_496.0 || x.is_nan() {
+        return x.round();
+    }
+    let t = (x as i64 as f64).copysign(x);
+    let frac = x - t;
+    if frac >= 0.5 {
+        t + 1.0
+    } else if frac <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    }
 }
 
 /// Writes the decimal `m x 10^-e` (`m` a nonzero integer below 2^53) as
@@ -749,29 +865,27 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
         n /= 10;
         e -= 1;
     }
-    // Digits right-aligned, then the point and leading zeros before them:
-    // at most 16 digits, 22 zeros, a point, a sign.
+    // Right-aligned: exactly `e` fraction digits (zero-padded once `n`
+    // runs out: `0.000ddd`), the point, then at least one integer digit.
+    // At most 22 + 1 + 16 digits and a sign.
     let mut buf = [b'0'; 48];
     let mut i = buf.len();
-    let mut written = 0;
-    loop {
-        if written == e && e > 0 {
-            i -= 1;
-            buf[i] = b'.';
-        }
+    for _ in 0..e {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
-        written += 1;
+        n /= 10;
+    }
+    if e > 0 {
+        i -= 1;
+        buf[i] = b'.';
+    }
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
-    }
-    if written <= e {
-        // `0.000ddd`: the zeros after the point are already in `buf`.
-        i -= e - written;
-        i -= 2;
-        buf[i + 1] = b'.';
     }
     if m < 0.0 {
         i -= 1;
@@ -855,6 +969,72 @@ mod tests {
         ] {
             check(v);
             check(-v);
+        }
+    }
+
+    #[test]
+    fn magnitude_and_round_match_the_library() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let check = |a: f64| {
+            let m = magnitude(a);
+            let exact = a.log10().floor() as i32;
+            assert!((m - exact).abs() <= 1, "{a:e}: {m} vs {exact}");
+            for y in [
+                a,
+                -a,
+                a * 1e6,
+                -a * 1e6,
+                a.fract() + 0.5,
+                -(a.fract() + 0.5),
+            ] {
+                assert_eq!(round(y).to_bits(), y.round().to_bits(), "{y:e}");
+            }
+        };
+        for y in [
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -2.5,
+            0.49999999999999994,
+            4503599627370495.5,
+            -0.0,
+            1e300,
+        ] {
+            assert_eq!(round(y).to_bits(), y.round().to_bits(), "{y:e}");
+        }
+        for k in -15..9 {
+            let p = 10f64.powi(k);
+            for a in [
+                p,
+                p.next_up(),
+                p.next_down(),
+                2.0 * p,
+                5.0 * p,
+                9.999_999 * p,
+            ] {
+                check(a);
+            }
+        }
+        for _ in 0..100_000 {
+            let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
+            let a = unit * 10f64.powi((next() % 23) as i32 - 14);
+            if a >= 1e-14 {
+                check(a);
+            }
+        }
+    }
+
+    #[test]
+    fn exact_powers_of_ten() {
+        for (k, p) in POW10.iter().enumerate() {
+            assert_eq!(p.to_bits(), 10f64.powi(k as i32).to_bits(), "1e{k}");
         }
     }
 

@@ -5,7 +5,7 @@
 use super::book::{self, Book, Distance, Event, ExitPlan, Intent, Order};
 use super::eval::Evaluator;
 use super::sizing::{self, NoOrder, SizeBase, SizeCap, SizeInput};
-use crate::compile::{CapSpec, Explain, HoldSpec, Plan, RulePlan, SizeSpec, Unit};
+use crate::compile::{CapSpec, Explain, HoldSpec, NodeId, Plan, RulePlan, SizeSpec, Unit};
 use crate::data::ClosedBar;
 use crate::report::metrics::{Metrics, Summary};
 use crate::syntax::ast::Action;
@@ -119,6 +119,13 @@ pub struct Engine {
     queue: VecDeque<PendingSignal>,
     /// Per rule: an order submitted and not yet filled.
     rule_pending: Vec<bool>,
+    /// Per rule: its `exit when` and entry conditions (the test of every
+    /// tick, without reading the whole rule).
+    triggers: Vec<(Option<NodeId>, Option<NodeId>)>,
+    /// Every rule's conditions, and whether a rule has none (runs at every
+    /// tick): when none is true, no rule needs a look.
+    watch: Vec<NodeId>,
+    unconditional: bool,
     peak: f64,
     events: Vec<Event>,
     ignored: u64,
@@ -135,6 +142,17 @@ impl Engine {
         let book = Book::new(settings.instruments.clone(), settings.equity, settings.fill);
         Engine {
             rule_pending: vec![false; plan.rules.len()],
+            triggers: plan
+                .rules
+                .iter()
+                .map(|r| (r.exit_when, r.condition))
+                .collect(),
+            watch: plan
+                .rules
+                .iter()
+                .flat_map(|r| r.exit_when.into_iter().chain(r.condition))
+                .collect(),
+            unconditional: plan.rules.iter().any(|r| r.condition.is_none()),
             metrics: Metrics::new(settings.equity),
             peak: settings.equity,
             plan,
@@ -179,7 +197,8 @@ impl Engine {
         sink: &mut impl Sink,
     ) {
         // 1. Bars: fills at their open, protective exits inside them.
-        for &(sym, bar) in bars {
+        for (sym, bar) in bars {
+            let sym = *sym;
             self.book.on_bar(sym, &bar.bar, &mut self.events);
             self.eval.bar(sym, bar);
             self.drain_events(sink);
@@ -189,12 +208,17 @@ impl Engine {
         }
         // 2. Every node.
         self.eval.evaluate(time);
-        // 3. Rules in file order.
-        for r in 0..self.plan.rules.len() * usize::from(self.trading) {
+        // 3. Rules in file order (most ticks: no condition is true).
+        let rules = if self.trading && (self.unconditional || self.eval.any_true(&self.watch)) {
+            self.triggers.len()
+        } else {
+            0
+        };
+        for r in 0..rules {
             // A rule whose conditions are false does nothing (most ticks).
-            let rule = &self.plan.rules[r];
-            if rule.exit_when.is_some_and(|c| self.eval.is_true(c))
-                || rule.condition.is_none_or(|c| self.eval.is_true(c))
+            let (exit_when, condition) = self.triggers[r];
+            if exit_when.is_some_and(|c| self.eval.is_true(c))
+                || condition.is_none_or(|c| self.eval.is_true(c))
             {
                 self.run_rule(r, time);
                 self.drain_events(sink);

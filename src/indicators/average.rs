@@ -25,11 +25,10 @@ impl Sma {
 
     /// Feeds `x`; returns the mean of the last `n` inputs, NaN while warming
     /// up or while an `na` is in the window.
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, x: f64) -> f64 {
-        self.window.push(clean(x));
-        self.out = if self.window.ready() {
-            self.window.shift() + self.window.sum() / self.window.n() as f64
+        self.out = if self.window.push(x) {
+            self.window.shift() + self.window.sum() / self.window.n_f()
         } else {
             f64::NAN
         };
@@ -142,8 +141,7 @@ impl Wma {
     /// in the window.
     #[inline]
     pub fn update(&mut self, x: f64) -> f64 {
-        self.window.push(clean(x));
-        self.out = if self.window.ready() {
+        self.out = if self.window.push(x) {
             self.window.shift() + self.window.wsum() / self.divider
         } else {
             f64::NAN

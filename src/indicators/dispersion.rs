@@ -31,8 +31,7 @@ impl StdDev {
     /// while an `na` is in the window.
     #[inline]
     pub fn update(&mut self, x: f64) -> f64 {
-        self.window.push(clean(x));
-        self.out = if self.window.ready() {
+        self.out = if self.window.push(x) {
             let inv_n = self.window.inv_n();
             let mean = self.window.sum() * inv_n;
             (self.window.sqsum() * inv_n - mean * mean).max(0.0).sqrt()

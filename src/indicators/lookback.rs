@@ -1,8 +1,6 @@
 //! Looking back: `x[n]` (bar count), `x` as of a wall-clock duration ago, and
 //! the `change` / `diff` built on them.
 
-use std::collections::VecDeque;
-
 use jiff::{SignedDuration, Timestamp};
 
 use super::ring::Ring;
@@ -164,13 +162,14 @@ pub const MAX_PREALLOCATED: usize = 65_536;
 /// The value of `x` as of a wall-clock duration `w` ago: at an update at time
 /// `t`, the latest sample with time `<= t - w` (NaN if there is none).
 ///
-/// Samples are kept in a deque of (time, value); each update pushes one and
+/// Samples are kept in a ring of (time, value) (a power-of-two number of
+/// slots, so that a position is one mask); each update pushes one and
 /// drops from the front every sample that a later sample at or before
 /// `t - w` supersedes, so each sample is pushed and popped once: O(1)
-/// amortized. **Memory bound**: after an update the deque holds the samples
+/// amortized. **Memory bound**: after an update the ring holds the samples
 /// with time in `(t - w, t]` plus at most one at or before `t - w`. For bars
 /// no closer than `spacing`, that is at most `w / spacing + 2` entries,
-/// which [`TimeLookback::with_spacing`] preallocates; the deque only grows
+/// which [`TimeLookback::with_spacing`] preallocates; the ring only grows
 /// (amortized, never shrinking) if more samples than that fall inside one
 /// window.
 ///
@@ -179,7 +178,13 @@ pub const MAX_PREALLOCATED: usize = 65_536;
 #[derive(Clone, Debug)]
 pub struct TimeLookback {
     window: i128,
-    samples: VecDeque<(i128, f64)>,
+    /// The ring: `len` samples from slot `head` on (wrapping), oldest
+    /// first.
+    slots: Vec<(i128, f64)>,
+    head: usize,
+    len: usize,
+    /// The newest sample (time, value).
+    last: (i128, f64),
     out: f64,
 }
 
@@ -195,14 +200,17 @@ impl TimeLookback {
         );
         TimeLookback {
             window: window.as_nanos(),
-            samples: VecDeque::with_capacity(capacity.max(2)),
+            slots: vec![(0, f64::NAN); capacity.max(2).next_power_of_two()],
+            head: 0,
+            len: 0,
+            last: (i128::MIN, f64::NAN),
             out: f64::NAN,
         }
     }
 
     /// A lookback of `window` for samples at least `spacing` apart (the
     /// input's bar interval): preallocates the bound `window / spacing + 2`,
-    /// at most [`MAX_PREALLOCATED`] entries (beyond that the deque grows as
+    /// at most [`MAX_PREALLOCATED`] entries (beyond that the ring grows as
     /// samples arrive, still bounded by the samples inside the window).
     ///
     /// # Panics
@@ -215,27 +223,40 @@ impl TimeLookback {
     }
 
     /// Feeds the sample `x` at time `t`; returns the value as of `t - w`.
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, t: Timestamp, x: f64) -> f64 {
-        let mut t = t.as_nanosecond();
-        if let Some(&(last, _)) = self.samples.back() {
-            t = t.max(last);
+        // Before any sample `last.0` is the minimum: `max` keeps `t`.
+        let t = t.as_nanosecond().max(self.last.0);
+        if self.len == self.slots.len() {
+            self.grow();
         }
-        self.samples.push_back((t, clean(x)));
+        let mask = self.slots.len() - 1;
+        self.last = (t, clean(x));
+        self.slots[(self.head + self.len) & mask] = self.last;
+        self.len += 1;
         let cutoff = t - self.window;
-        while self.samples.len() >= 2 && self.samples[1].0 <= cutoff {
-            self.samples.pop_front();
+        while self.len >= 2 && self.slots[(self.head + 1) & mask].0 <= cutoff {
+            self.head = (self.head + 1) & mask;
+            self.len -= 1;
         }
-        self.out = match self.samples.front() {
-            Some(&(time, value)) if time <= cutoff => value,
-            _ => f64::NAN,
-        };
+        let (time, value) = self.slots[self.head];
+        self.out = if time <= cutoff { value } else { f64::NAN };
         self.out
+    }
+
+    /// Doubles the ring (more samples than preallocated inside a window),
+    /// the held samples moved to the front in order.
+    #[cold]
+    fn grow(&mut self) {
+        let n = self.slots.len();
+        self.slots.rotate_left(self.head);
+        self.slots.resize(2 * n, (0, f64::NAN));
+        self.head = 0;
     }
 
     /// The latest sample fed (NaN before any).
     pub fn latest(&self) -> f64 {
-        self.samples.back().map_or(f64::NAN, |&(_, v)| v)
+        self.last.1
     }
 
     /// The output of the last update (x as of `t - w`).
@@ -245,17 +266,17 @@ impl TimeLookback {
 
     /// Samples currently held.
     pub fn len(&self) -> usize {
-        self.samples.len()
+        self.len
     }
 
     /// True before the first update.
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
+        self.len == 0
     }
 
-    /// Samples the deque can hold without allocating.
+    /// Samples the ring can hold without allocating.
     pub fn capacity(&self) -> usize {
-        self.samples.capacity()
+        self.slots.len()
     }
 }
 
@@ -292,7 +313,7 @@ impl TimeChange {
         self.out
     }
 
-    /// Samples the deque can hold without allocating.
+    /// Samples the ring can hold without allocating.
     pub fn capacity(&self) -> usize {
         self.past.capacity()
     }
@@ -331,8 +352,52 @@ impl TimeDiff {
         self.out
     }
 
-    /// Samples the deque can hold without allocating.
+    /// Samples the ring can hold without allocating.
     pub fn capacity(&self) -> usize {
         self.past.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TimeLookback;
+    use jiff::{SignedDuration, Timestamp};
+
+    /// The ring grows (from a wrapped position) when more samples than
+    /// preallocated fall inside the window, and keeps the as-of value.
+    #[test]
+    fn growing_ring_keeps_the_as_of_value() {
+        let w = SignedDuration::from_mins(50);
+        let mut lb = TimeLookback::new(w, 2);
+        let start = Timestamp::from_second(1_700_000_000).unwrap();
+        let mut samples = Vec::new();
+        let mut x = 7u64;
+        let mut t = start;
+        for i in 0..2_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            // Bursts of dense samples (the ring grows), then sparse ones.
+            let step = if (i / 100) % 2 == 0 {
+                x >> 62
+            } else {
+                5 + (x >> 58)
+            };
+            t = t
+                .checked_add(SignedDuration::from_mins(step as i64))
+                .unwrap();
+            samples.push((t, i as f64));
+            let got = lb.update(t, i as f64);
+            let cutoff = t.checked_sub(w).unwrap();
+            let want = samples
+                .iter()
+                .rev()
+                .find(|(s, _)| *s <= cutoff)
+                .map_or(f64::NAN, |s| s.1);
+            assert!(
+                (got.is_nan() && want.is_nan()) || got == want,
+                "{i}: {got} vs {want}"
+            );
+            assert_eq!(lb.latest(), i as f64);
+        }
+        assert!(lb.capacity() > 2);
     }
 }

@@ -1,7 +1,7 @@
 //! Least-squares slope per bar (TA-Lib `LINEARREG_SLOPE`).
 
 use super::window::Window;
-use super::{check_period, clean, single_input};
+use super::{check_period, single_input};
 
 /// Slope per bar of the least-squares line through the last `n` inputs
 /// (x = 0 for the oldest, n - 1 for the newest); TA-Lib `LINEARREG_SLOPE`,
@@ -36,8 +36,7 @@ impl Slope {
     /// in the window.
     #[inline]
     pub fn update(&mut self, x: f64) -> f64 {
-        self.window.push(clean(x));
-        self.out = if self.window.ready() {
+        self.out = if self.window.push(x) {
             // Shifting y by a constant does not change the slope.
             let sum_y = self.window.sum();
             let sum_xy = self.window.wsum() - sum_y;
