@@ -126,7 +126,6 @@ pub struct Engine {
     /// tick): when none is true, no rule needs a look.
     watch: Vec<NodeId>,
     unconditional: bool,
-    peak: f64,
     events: Vec<Event>,
     ignored: u64,
     /// False while warming up before `--from`: rules do not run.
@@ -154,7 +153,6 @@ impl Engine {
                 .collect(),
             unconditional: plan.rules.iter().any(|r| r.condition.is_none()),
             metrics: Metrics::new(settings.equity),
-            peak: settings.equity,
             plan,
             eval,
             book,
@@ -227,19 +225,14 @@ impl Engine {
         self.flush_queue(sink, false);
         // 4. Mark to market.
         let mark = self.book.mark();
-        self.peak = self.peak.max(mark.equity);
         let exposed = self.book.has_positions();
-        self.metrics.mark(time, mark.equity, exposed);
+        let drawdown = self.metrics.mark(time, mark.equity, exposed);
         sink.equity(&EquityRow {
             time,
             equity: mark.equity,
             cash: mark.cash,
             exposure: mark.exposure,
-            drawdown: if self.peak > 0.0 {
-                1.0 - mark.equity / self.peak
-            } else {
-                0.0
-            },
+            drawdown,
         });
     }
 

@@ -90,9 +90,11 @@ impl Metrics {
         }
     }
 
-    /// Records the equity marked at tick `time`; `exposed` when any position is open.
+    /// Records the equity marked at tick `time`; `exposed` when any position
+    /// is open. Returns the drawdown from the running peak (0 at a peak or
+    /// while the peak is not positive; `NaN` for a `NaN` equity).
     #[inline]
-    pub fn mark(&mut self, time: Timestamp, equity: f64, exposed: bool) {
+    pub fn mark(&mut self, time: Timestamp, equity: f64, exposed: bool) -> f64 {
         self.first_time.get_or_insert(time);
         self.last_time = Some(time);
         self.marks += 1;
@@ -100,9 +102,12 @@ impl Metrics {
         if equity > self.peak {
             self.peak = equity;
         }
-        if self.peak > 0.0 {
-            self.max_drawdown = self.max_drawdown.max(1.0 - equity / self.peak);
-        }
+        let drawdown = if self.peak <= 0.0 || equity >= self.peak {
+            0.0
+        } else {
+            1.0 - equity / self.peak
+        };
+        self.max_drawdown = self.max_drawdown.max(drawdown);
         let secs = time.as_second();
         if secs >= self.day_end {
             let day = secs.div_euclid(86_400);
@@ -114,6 +119,7 @@ impl Metrics {
         }
         self.day_close_equity = equity;
         self.last_equity = equity;
+        drawdown
     }
 
     fn close_day(&mut self) {
