@@ -796,7 +796,12 @@ fn fast_number(v: f64, out: &mut String) -> bool {
         return false;
     }
     let mag = magnitude(a);
-    for k in [7 - mag, 6 - mag, 8 - mag] {
+    // With the magnitude certain, `7 - mag` is the only candidate (a
+    // decimal with fewer digits is also one at `7 - mag`, trailing zero
+    // trimmed); near a power of ten the neighbours are tried too.
+    let clear = clear_of_powers_of_ten(a, mag);
+    let tries = if clear { 1 } else { 3 };
+    for &k in &[7 - mag, 6 - mag, 8 - mag][..tries] {
         if !(0..=22).contains(&k) {
             continue;
         }
@@ -808,8 +813,9 @@ fn fast_number(v: f64, out: &mut String) -> bool {
         }
     }
     // More than 8 digits: 6 significant digits, as in `slow_number` (with
-    // its magnitude, from `log10`).
-    let mag = a.log10().floor() as i32;
+    // its magnitude, `floor(log10(a))`; `magnitude` is that exactly unless
+    // `a` is within a hair of a power of ten, where `log10` decides).
+    let mag = if clear { mag } else { a.log10().floor() as i32 };
     let e = (5 - mag).clamp(0, 10);
     // 10^e for e in 0..=10: exact, the value `powi` gives.
     let scale = POW10[e as usize];
@@ -836,6 +842,20 @@ fn magnitude(a: f64) -> i32 {
         1.0 / POW10[(-next).min(22) as usize]
     };
     if a >= threshold { next } else { m }
+}
+
+/// Whether `10^mag < a < 10^(mag+1)` with a relative margin of 1e-9 on
+/// both sides, so that `floor(log10(a))` is certainly `mag` (`log10` is off
+/// by far less than that margin).
+fn clear_of_powers_of_ten(a: f64, mag: i32) -> bool {
+    let pow = |e: i32| {
+        if e >= 0 {
+            POW10[e.min(22) as usize]
+        } else {
+            1.0 / POW10[(-e).min(22) as usize]
+        }
+    };
+    (-21..=21).contains(&mag) && a > pow(mag) * (1.0 + 1e-9) && a < pow(mag + 1) * (1.0 - 1e-9)
 }
 
 /// `x.round()` (half away from zero) for `|x| < 2^52` without a library
@@ -966,9 +986,21 @@ mod tests {
             5e-11,
             4.9e-11,
             1e-10,
+            // More than 8 digits a hair from a power of ten.
+            999.999_999_999_9,
+            1_000.000_000_000_1,
+            0.099_999_999_999_999_99,
+            0.100_000_000_000_000_1,
+            9_999_999.999_999_99,
+            1.000_000_000_01e-7,
+            9.999_999_999_99e-8,
         ] {
             check(v);
             check(-v);
+            for ulps in 1..4u64 {
+                check(f64::from_bits(v.to_bits() + ulps));
+                check(f64::from_bits(v.to_bits() - ulps));
+            }
         }
     }
 
