@@ -890,7 +890,15 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
     // At most 22 + 1 + 16 digits and a sign.
     let mut buf = [b'0'; 48];
     let mut i = buf.len();
-    for _ in 0..e {
+    let mut frac = e;
+    while frac >= 2 {
+        let pair = (n % 100) as usize;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[2 * pair..2 * pair + 2]);
+        frac -= 2;
+    }
+    if frac == 1 {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
@@ -899,20 +907,37 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
         i -= 1;
         buf[i] = b'.';
     }
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[2 * pair..2 * pair + 2]);
+    }
+    if n >= 10 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[2 * n as usize..2 * n as usize + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        buf[i] = b'0' + n as u8;
     }
     if m < 0.0 {
         i -= 1;
         buf[i] = b'-';
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    // ASCII only: pushed as chars, no UTF-8 validation pass.
+    out.reserve(buf.len() - i);
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
 }
+
+/// "00" to "99", for writing two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 #[cfg(test)]
 mod tests {
