@@ -285,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn decimals_up_to_the_micro_bound_match_std() {
+    fn decimal_values_match_std() {
         let mut x = 0x1234_5678_9ABC_DEF1u64;
         for _ in 0..300_000 {
             x ^= x >> 12;
