@@ -11,6 +11,7 @@ use crate::report::metrics::{Metrics, Summary};
 use crate::syntax::ast::Action;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Settings of a run that do not come from the strategy file.
 #[derive(Clone, Debug)]
@@ -31,8 +32,10 @@ pub struct RunSettings {
 pub struct Signal {
     /// The tick (the bar close at which the rule fired).
     pub time: Timestamp,
-    pub rule: String,
-    pub symbol: String,
+    /// The rule's and the acting symbol's names (shared, not copied per
+    /// signal).
+    pub rule: Arc<str>,
+    pub symbol: Arc<str>,
     /// `buy`, `sell`, `short`, `cover`, `exit`.
     pub action: &'static str,
     /// 0 when sizing gave no order (the reason says why).
@@ -47,8 +50,8 @@ pub struct Signal {
 /// A closed trade with names resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TradeRow {
-    pub symbol: String,
-    pub rule: String,
+    pub symbol: Arc<str>,
+    pub rule: Arc<str>,
     pub trade: book::Trade,
 }
 
@@ -112,6 +115,9 @@ struct PendingSignal {
 #[derive(Clone, Debug)]
 pub struct Engine {
     plan: Plan,
+    /// The plan's rule and symbol names, shared by every signal and trade.
+    rule_names: Vec<Arc<str>>,
+    symbol_names: Vec<Arc<str>>,
     eval: Evaluator,
     book: Book,
     metrics: Metrics,
@@ -153,6 +159,16 @@ impl Engine {
                 .collect(),
             unconditional: plan.rules.iter().any(|r| r.condition.is_none()),
             metrics: Metrics::new(settings.equity),
+            rule_names: plan
+                .rules
+                .iter()
+                .map(|r| Arc::from(r.name.as_str()))
+                .collect(),
+            symbol_names: plan
+                .symbols
+                .iter()
+                .map(|s| Arc::from(s.name.as_str()))
+                .collect(),
             plan,
             eval,
             book,
@@ -284,8 +300,8 @@ impl Engine {
                 Event::Closed(t) => {
                     self.metrics.trade(t.pnl);
                     sink.trade(&TradeRow {
-                        symbol: self.plan.symbols[t.symbol].name.clone(),
-                        rule: self.plan.rules[t.rule as usize].name.clone(),
+                        symbol: Arc::clone(&self.symbol_names[t.symbol]),
+                        rule: Arc::clone(&self.rule_names[t.rule as usize]),
                         trade: t,
                     });
                 }
@@ -448,8 +464,8 @@ impl Engine {
         let sym = rule.symbol as usize;
         Signal {
             time,
-            rule: rule.name.clone(),
-            symbol: self.plan.symbols[sym].name.clone(),
+            rule: Arc::clone(&self.rule_names[r]),
+            symbol: Arc::clone(&self.symbol_names[sym]),
             action,
             quantity,
             price: self.eval.latest_close(sym),

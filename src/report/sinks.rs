@@ -534,8 +534,8 @@ pub fn signal_json(s: &Signal) -> serde_json::Value {
     let finite = |v: f64| v.is_finite().then_some(v);
     serde_json::json!({
         "time": s.time.to_string(),
-        "rule": s.rule,
-        "symbol": s.symbol,
+        "rule": &*s.rule,
+        "symbol": &*s.symbol,
         "action": s.action,
         "quantity": s.quantity,
         "price": finite(s.price),
