@@ -24,13 +24,13 @@ pub struct Metrics {
     start_equity: f64,
     first_time: Option<Timestamp>,
     last_time: Option<Timestamp>,
-    last_equity: f64,
     peak: f64,
     max_drawdown: f64,
     // daily returns
     current_day: Option<i64>,
     /// First second after the current UTC day (avoids a division per mark).
     day_end: i64,
+    /// The last marked equity (the day's close so far).
     day_close_equity: f64,
     prev_day_equity: f64,
     n_days: u64,
@@ -70,7 +70,6 @@ impl Metrics {
             start_equity,
             first_time: None,
             last_time: None,
-            last_equity: start_equity,
             peak: start_equity,
             max_drawdown: 0.0,
             current_day: None,
@@ -95,7 +94,6 @@ impl Metrics {
     /// while the peak is not positive; `NaN` for a `NaN` equity).
     #[inline]
     pub fn mark(&mut self, time: Timestamp, equity: f64, exposed: bool) -> f64 {
-        self.first_time.get_or_insert(time);
         self.last_time = Some(time);
         self.marks += 1;
         self.marks_exposed += u64::from(exposed);
@@ -113,12 +111,14 @@ impl Metrics {
             let day = secs.div_euclid(86_400);
             if self.current_day.is_some() {
                 self.close_day();
+            } else {
+                // The first mark always starts a day.
+                self.first_time = Some(time);
             }
             self.current_day = Some(day);
             self.day_end = (day + 1) * 86_400;
         }
         self.day_close_equity = equity;
-        self.last_equity = equity;
         drawdown
     }
 
@@ -153,13 +153,13 @@ impl Metrics {
         if m.current_day.is_some() {
             m.close_day();
         }
-        let total_return = m.last_equity / m.start_equity - 1.0;
+        let total_return = m.day_close_equity / m.start_equity - 1.0;
         let years = match (m.first_time, m.last_time) {
             (Some(a), Some(b)) => (b.as_second() - a.as_second()) as f64 / (365.25 * 86_400.0),
             _ => 0.0,
         };
-        let cagr = (years * 365.25 >= 1.0 && m.last_equity > 0.0)
-            .then(|| (m.last_equity / m.start_equity).powf(1.0 / years) - 1.0);
+        let cagr = (years * 365.25 >= 1.0 && m.day_close_equity > 0.0)
+            .then(|| (m.day_close_equity / m.start_equity).powf(1.0 / years) - 1.0);
         let ann = 252f64.sqrt();
         let sd = (m.n_days > 1).then(|| (m.m2 / (m.n_days - 1) as f64).sqrt());
         let sharpe = sd.filter(|s| *s > 0.0).map(|s| m.mean / s * ann);
@@ -167,7 +167,7 @@ impl Metrics {
         let sortino = downside.filter(|d| *d > 0.0).map(|d| m.mean / d * ann);
         Summary {
             start_equity: m.start_equity,
-            final_equity: m.last_equity,
+            final_equity: m.day_close_equity,
             total_return,
             cagr,
             max_drawdown: m.max_drawdown,
