@@ -924,11 +924,7 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
         i -= 1;
         buf[i] = b'-';
     }
-    // ASCII only: pushed as chars, no UTF-8 validation pass.
-    out.reserve(buf.len() - i);
-    for &b in &buf[i..] {
-        out.push(char::from(b));
-    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// "00" to "99", for writing two digits at a time.
