@@ -317,6 +317,22 @@ impl Fields for LineFields<'_> {
     }
 }
 
+/// Open, high, low and close from exact decimal parts (`m x 10^e`): one
+/// shared scale when all four have the same number of decimals.
+#[inline(always)]
+fn prices(m: [u64; 4], e: [i32; 4]) -> [f64; 4] {
+    if e[0] <= 0 && e[1] == e[0] && e[2] == e[0] && e[3] == e[0] {
+        scale4(m, (-e[0]) as usize)
+    } else {
+        [
+            scale(m[0], e[0]),
+            scale(m[1], e[1]),
+            scale(m[2], e[2]),
+            scale(m[3], e[3]),
+        ]
+    }
+}
+
 /// The fast path's reading of field `i` as a decimal (see
 /// [`fast_decimal_parts_word`]).
 #[inline(always)]
@@ -614,6 +630,24 @@ impl BarReader {
         }
     }
 
+    /// [`stamp::fast_iso`] with the reader's date cache.
+    #[inline(always)]
+    fn fast_stamp(&self, b: &[u8]) -> Option<(i64, Option<Ymd>)> {
+        let mut cache = self.date_cache.get();
+        let fast = stamp::fast_iso(b, &mut cache, self.utc);
+        self.date_cache.set(cache);
+        fast
+    }
+
+    /// Whether a row at `time` (of dates only when `daily`) can follow the
+    /// rows read so far: the same kind of stamp, strictly later. The fast
+    /// paths leave any other row to [`Self::parse_row`], which names the
+    /// problem.
+    #[inline(always)]
+    fn continues(&self, time: Timestamp, daily: bool) -> bool {
+        self.kind.is_none_or(|(d, _)| d == daily) && self.prev.is_none_or(|(prev, _)| time > prev)
+    }
+
     /// The hot path: the row when everything about it is ordinary, `None`
     /// otherwise (then [`Self::parse_row`] reads it again and names the
     /// problem). Builds no error values and trims nothing.
@@ -622,10 +656,7 @@ impl BarReader {
         let (time, date) = match self.layout.time {
             TimeCols::One(i) => {
                 let b = rec.get(i)?;
-                let mut cache = self.date_cache.get();
-                let fast = stamp::fast_iso(b, &mut cache, self.utc);
-                self.date_cache.set(cache);
-                match fast {
+                match self.fast_stamp(b) {
                     Some((secs, None)) => (Timestamp::from_second(secs).ok()?, None),
                     Some((secs, Some(d))) if self.utc => {
                         (Timestamp::from_second(secs).ok()?, Some(d))
@@ -645,14 +676,7 @@ impl BarReader {
             }
             TimeCols::Split(..) => return None,
         };
-        if let Some((daily, _)) = self.kind
-            && daily != date.is_some()
-        {
-            return None;
-        }
-        if let Some((prev, _)) = self.prev
-            && time <= prev
-        {
+        if !self.continues(time, date.is_some()) {
             return None;
         }
         // Prices: exact decimals above zero (anything else: the full path).
@@ -665,11 +689,7 @@ impl BarReader {
         if n0 | n1 | n2 | n3 || m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
             return None;
         }
-        let [o, h, l, c] = if e0 <= 0 && e1 == e0 && e2 == e0 && e3 == e0 {
-            scale4([m0, m1, m2, m3], (-e0) as usize)
-        } else {
-            [scale(m0, e0), scale(m1, e1), scale(m2, e2), scale(m3, e3)]
-        };
+        let [o, h, l, c] = prices([m0, m1, m2, m3], [e0, e1, e2, e3]);
         let mut v = f64::NAN;
         if let Some(i) = self.layout.volume
             && let Some((raw, word)) = rec.get_word(i)
@@ -747,22 +767,12 @@ impl BarReader {
         } else {
             return None;
         };
-        let mut cache = self.date_cache.get();
-        let fast = stamp::fast_iso(&b[..n], &mut cache, self.utc);
-        self.date_cache.set(cache);
-        let (secs, date) = fast?;
+        let (secs, date) = self.fast_stamp(&b[..n])?;
         if date.is_some() && !self.utc {
             return None;
         }
         let time = Timestamp::from_second(secs).ok()?;
-        if let Some((daily, _)) = self.kind
-            && daily != date.is_some()
-        {
-            return None;
-        }
-        if let Some((prev, _)) = self.prev
-            && time <= prev
-        {
+        if !self.continues(time, date.is_some()) {
             return None;
         }
         let (m0, e0, end) = number(b, n + 1)?;
@@ -781,11 +791,7 @@ impl BarReader {
         if m0 == 0 || m1 == 0 || m2 == 0 || m3 == 0 {
             return None;
         }
-        let [o, h, l, c] = if e0 == e1 && e1 == e2 && e2 == e3 {
-            scale4([m0, m1, m2, m3], (-e0) as usize)
-        } else {
-            [scale(m0, e0), scale(m1, e1), scale(m2, e2), scale(m3, e3)]
-        };
+        let [o, h, l, c] = prices([m0, m1, m2, m3], [e0, e1, e2, e3]);
         let mut v = f64::NAN;
         if self.layout.volume.is_some() {
             if b.get(end) != Some(&delim) {
