@@ -20,3 +20,5 @@ pub mod resample;
 pub mod session;
 pub mod syntax;
 pub mod synth;
+#[cfg(test)]
+mod testing;

@@ -963,13 +963,7 @@ mod tests {
                 assert_eq!(fast, slow, "{v:e}");
             }
         };
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        };
+        let mut next = crate::testing::xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..50_000 {
             let r = next();
             let unit = (r >> 11) as f64 / (1u64 << 53) as f64;
@@ -1027,13 +1021,7 @@ mod tests {
 
     #[test]
     fn magnitude_and_round_match_the_library() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        };
+        let mut next = crate::testing::xorshift(0x9E37_79B9_7F4A_7C15);
         let check = |a: f64| {
             let m = magnitude(a);
             let exact = a.log10().floor() as i32;

@@ -349,13 +349,7 @@ mod tests {
     }
 
     fn check<const W: bool, const S: bool>(seed: u64) {
-        let mut x = seed;
-        let mut next = || {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        };
+        let mut next = crate::testing::xorshift(seed);
         for n in 1..=33 {
             let mut w = Window::<W, S>::new(n);
             let mut r = Reference::<W, S>::new(n);
@@ -369,9 +363,9 @@ mod tests {
                 let u = next();
                 price += ((u >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.0;
                 // Runs of `na` now and then, a flat stretch for cancellation.
-                let v = if u % 53 == 0 || (i > 300 && i < 300 + n / 2) {
+                let v = if u.is_multiple_of(53) || (i > 300 && i < 300 + n / 2) {
                     f64::NAN
-                } else if u % 97 == 0 {
+                } else if u.is_multiple_of(97) {
                     f64::INFINITY
                 } else if (400..460).contains(&i) {
                     1e-9 * (i % 3) as f64 + 1234.5

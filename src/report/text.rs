@@ -268,12 +268,9 @@ mod tests {
 
     #[test]
     fn numbers_match_std_for_many_values() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = crate::testing::xorshift(0x9E37_79B9_7F4A_7C15);
         for _ in 0..200_000 {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            let r = next();
             for v in [
                 f64::from_bits(r),
                 (r % 2_000_000_000_000) as f64 / 1e4,
@@ -286,12 +283,9 @@ mod tests {
 
     #[test]
     fn decimal_values_match_std() {
-        let mut x = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = crate::testing::xorshift(0x1234_5678_9ABC_DEF1);
         for _ in 0..300_000 {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            let r = next();
             let c = (r >> 12) % 5_000_000_000_000_000;
             for v in [
                 c as f64 / 1e6,
@@ -307,13 +301,10 @@ mod tests {
     #[test]
     fn dyadic_values_near_the_tie_bound_match_std() {
         // `may_tie` claims no tie beyond k = 22: check zmij's path there.
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = crate::testing::xorshift(0x2545_F491_4F6C_DD1D);
         for k in (1..=40).chain([50, 60, 70, 80, 100, 200, 400, 1000]) {
             for _ in 0..20_000 {
-                x ^= x >> 12;
-                x ^= x << 25;
-                x ^= x >> 27;
-                let m = (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) | 1;
+                let m = (next() >> 11) | 1;
                 let v = m as f64 / 2f64.powi(k.min(1000));
                 assert_eq!(num(v), format!("{v}"), "{:#x}", v.to_bits());
             }
