@@ -836,26 +836,24 @@ fn magnitude(a: f64) -> i32 {
     // 2^e2 <= a < 2^(e2+1), so the magnitude is m or m + 1.
     let m = (e2 * 1233) >> 12;
     let next = m + 1;
-    let threshold = if next >= 0 {
-        POW10[next.min(22) as usize]
+    if a >= pow10(next) { next } else { m }
+}
+
+/// `10^e` from the table of exact powers (`e` clamped to +-22); for
+/// negative `e` the reciprocal, within an ulp.
+fn pow10(e: i32) -> f64 {
+    if e >= 0 {
+        POW10[e.min(22) as usize]
     } else {
-        1.0 / POW10[(-next).min(22) as usize]
-    };
-    if a >= threshold { next } else { m }
+        1.0 / POW10[(-e).min(22) as usize]
+    }
 }
 
 /// Whether `10^mag < a < 10^(mag+1)` with a relative margin of 1e-9 on
 /// both sides, so that `floor(log10(a))` is certainly `mag` (`log10` is off
 /// by far less than that margin).
 fn clear_of_powers_of_ten(a: f64, mag: i32) -> bool {
-    let pow = |e: i32| {
-        if e >= 0 {
-            POW10[e.min(22) as usize]
-        } else {
-            1.0 / POW10[(-e).min(22) as usize]
-        }
-    };
-    (-21..=21).contains(&mag) && a > pow(mag) * (1.0 + 1e-9) && a < pow(mag + 1) * (1.0 - 1e-9)
+    (-21..=21).contains(&mag) && a > pow10(mag) * (1.0 + 1e-9) && a < pow10(mag + 1) * (1.0 - 1e-9)
 }
 
 /// `x.round()` (half away from zero) for `|x| < 2^52` without a library
