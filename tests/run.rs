@@ -391,8 +391,34 @@ fn cli_run_out_writes_the_four_files() {
     assert!(signals.starts_with(sinks::SIGNALS_HEADER));
     let trades = std::fs::read_to_string(out.join("trades.csv")).unwrap();
     assert!(trades.starts_with(sinks::TRADES_HEADER));
+    // `--equity-rows every`: a row per tick. The default (`change`) keeps the
+    // first and last of them and each one whose values differ from the
+    // tick before.
+    let every_dir = tempdir("out4-every");
+    let (code, _, err) = cli(&[
+        "run",
+        "strategies/p4_gold_asia_flush.play",
+        "--data",
+        "examples/data",
+        "--out",
+        every_dir.to_str().unwrap(),
+        "--equity-rows",
+        "every",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let every = std::fs::read_to_string(every_dir.join("equity.csv")).unwrap();
+    assert_eq!(every.lines().count() as u64, 1 + 1547);
+    let rows: Vec<&str> = every.lines().skip(1).collect();
+    let values = |line: &str| line.split_once(',').unwrap().1.to_string();
+    let mut expected = vec![every.lines().next().unwrap()];
+    for (i, line) in rows.iter().enumerate() {
+        if i == 0 || i == rows.len() - 1 || values(line) != values(rows[i - 1]) {
+            expected.push(line);
+        }
+    }
     let equity = std::fs::read_to_string(out.join("equity.csv")).unwrap();
-    assert_eq!(equity.lines().count() as u64, 1 + 1547);
+    assert_eq!(equity.lines().collect::<Vec<_>>(), expected);
+    assert!(expected.len() < rows.len() / 2, "{} rows", expected.len());
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["ticks"], 1547);

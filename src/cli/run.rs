@@ -10,7 +10,7 @@ use playbook::engine::history::{self, HistoryOptions, RunError};
 use playbook::engine::run::Discard;
 use playbook::engine::sizing::SizeBase;
 use playbook::render;
-use playbook::report::sinks::{self, CsvDir, SignalStream, StreamFormat};
+use playbook::report::sinks::{self, CsvDir, EquityRows, SignalStream, StreamFormat};
 use sha2::{Digest, Sha256};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +58,19 @@ pub(crate) struct RunArgs {
     /// a terminal, CSV in a pipe, unless given.
     #[arg(long, value_enum)]
     format: Option<Format>,
+
+    /// Which ticks get a row in equity.csv: `change` writes the first and
+    /// the last tick and every tick at which a value changed (a value holds
+    /// until the next row); `every` writes one row per tick.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "change")]
+    equity_rows: EquityRowsArg,
+}
+
+/// `--equity-rows`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EquityRowsArg {
+    Change,
+    Every,
 }
 
 /// How signals are printed on stdout.
@@ -313,7 +326,11 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
     };
     match &args.out {
         Some(dir) => {
-            let mut sink = match CsvDir::create(dir) {
+            let rows = match args.equity_rows {
+                EquityRowsArg::Change => EquityRows::Change,
+                EquityRowsArg::Every => EquityRows::Every,
+            };
+            let mut sink = match CsvDir::create(dir, rows) {
                 Ok(s) => s,
                 Err(e) => {
                     out.error(&format!(

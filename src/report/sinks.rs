@@ -435,12 +435,32 @@ impl Drop for Staged {
     }
 }
 
+/// Which ticks get a row in `equity.csv`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EquityRows {
+    /// The first tick, every tick at which equity, cash, exposure or
+    /// drawdown changed, and the last tick: the exact step function of the
+    /// account (a value holds until the next row), without the identical
+    /// rows of every tick spent flat.
+    #[default]
+    Change,
+    /// One row per tick.
+    Every,
+}
+
 /// Writes `signals.csv`, `trades.csv`, `equity.csv` and `summary.json` into
 /// a directory, streaming (nothing held; the CSV rows are formatted and
 /// written on their own thread). The files appear (replacing any earlier
 /// ones) only when [`CsvDir::commit`] succeeds.
 pub struct CsvDir {
     writer: WriterThread,
+    rows: EquityRows,
+    /// The values of the last equity row sent (bits of equity, cash,
+    /// exposure, drawdown).
+    last: Option<[u64; 4]>,
+    /// The latest tick's row when it was not sent (unchanged): written at
+    /// the end, so that the file reaches the run's last tick.
+    held: Option<EquityRow>,
     summary: File,
     pub dir: PathBuf,
     /// Declared last: dropped (temporary files removed) after the writer.
@@ -453,7 +473,7 @@ impl CsvDir {
     ///
     /// # Errors
     /// When the directory or a file cannot be created.
-    pub fn create(dir: &Path) -> io::Result<CsvDir> {
+    pub fn create(dir: &Path, rows: EquityRows) -> io::Result<CsvDir> {
         std::fs::create_dir_all(dir)?;
         let mut staged = Staged {
             files: Vec::new(),
@@ -477,6 +497,9 @@ impl CsvDir {
         };
         Ok(CsvDir {
             writer: WriterThread::spawn(files)?,
+            rows,
+            last: None,
+            held: None,
             summary,
             dir: dir.to_path_buf(),
             staged,
@@ -491,11 +514,15 @@ impl CsvDir {
     /// The first I/O error met while writing or renaming.
     pub fn commit(self, summary: &str) -> io::Result<()> {
         let CsvDir {
-            writer,
+            mut writer,
             summary: mut summary_file,
             staged,
+            held,
             ..
         } = self;
+        if let Some(row) = held {
+            writer.batch.equity.push(row);
+        }
         writer.finish()?;
         summary_file.write_all(summary.as_bytes())?;
         drop(summary_file);
@@ -513,6 +540,15 @@ impl Sink for CsvDir {
         self.writer.send_if_full();
     }
     fn equity(&mut self, e: &EquityRow) {
+        if self.rows == EquityRows::Change {
+            let values = [e.equity, e.cash, e.exposure, e.drawdown].map(f64::to_bits);
+            if self.last == Some(values) {
+                self.held = Some(e.clone());
+                return;
+            }
+            self.last = Some(values);
+            self.held = None;
+        }
         self.writer.batch.equity.push(e.clone());
         self.writer.send_if_full();
     }
@@ -668,18 +704,66 @@ mod tests {
             drawdown,
         })
         .collect();
-        let mut sink = CsvDir::create(&dir).unwrap();
-        for r in &rows {
-            sink.equity(r);
+        let bits = |r: &EquityRow| [r.equity, r.cash, r.exposure, r.drawdown].map(f64::to_bits);
+        for mode in [EquityRows::Every, EquityRows::Change] {
+            let mut sink = CsvDir::create(&dir, mode).unwrap();
+            for r in &rows {
+                sink.equity(r);
+            }
+            sink.commit("{}\n").unwrap();
+            let written = std::fs::read_to_string(dir.join("equity.csv")).unwrap();
+            let mut expected = format!("{EQUITY_HEADER}\n");
+            for (i, r) in rows.iter().enumerate() {
+                // `change`: the first and last rows, and each row that
+                // differs from the tick before it.
+                let kept = mode == EquityRows::Every
+                    || i == 0
+                    || i == rows.len() - 1
+                    || bits(r) != bits(&rows[i - 1]);
+                if kept {
+                    expected.push_str(&equity_line(r));
+                    expected.push('\n');
+                }
+            }
+            assert_eq!(written, expected, "{mode:?}");
+        }
+        let written = std::fs::read_to_string(dir.join("equity.csv")).unwrap();
+        let lines = written.lines().count() - 1;
+        assert!(lines > 1000 && lines < rows.len() - 1000, "{lines} rows");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_flat_end_still_gets_its_last_row() {
+        let dir = std::env::temp_dir().join(format!("playbook-sinks-end-{}", std::process::id()));
+        let row = |s: i64, equity: f64| EquityRow {
+            time: jiff::Timestamp::from_second(1_722_816_000 + s).unwrap(),
+            equity,
+            cash: equity,
+            exposure: 0.0,
+            drawdown: 0.0,
+        };
+        let mut sink = CsvDir::create(&dir, EquityRows::Change).unwrap();
+        for (s, e) in [
+            (0, 1e6),
+            (60, 1e6),
+            (120, 1e6),
+            (180, 2e6),
+            (240, 2e6),
+            (300, 2e6),
+        ] {
+            sink.equity(&row(s, e));
         }
         sink.commit("{}\n").unwrap();
-        let written = std::fs::read_to_string(dir.join("equity.csv")).unwrap();
-        let mut expected = format!("{EQUITY_HEADER}\n");
-        for r in &rows {
-            expected.push_str(&equity_line(r));
-            expected.push('\n');
-        }
-        assert_eq!(written, expected);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("equity.csv")).unwrap(),
+            format!(
+                "{EQUITY_HEADER}\n\
+                 2024-08-05T00:00:00Z,1000000,1000000,0,0\n\
+                 2024-08-05T00:03:00Z,2000000,2000000,0,0\n\
+                 2024-08-05T00:05:00Z,2000000,2000000,0,0\n"
+            )
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -724,7 +808,7 @@ mod tests {
                 },
             })
             .collect();
-        let mut sink = CsvDir::create(&dir).unwrap();
+        let mut sink = CsvDir::create(&dir, EquityRows::Change).unwrap();
         for (i, s) in signals.iter().enumerate() {
             sink.signal(s);
             if let Some(t) = trades.get(i) {
