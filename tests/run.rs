@@ -6,7 +6,6 @@ use playbook::engine::history::{HistoryOptions, Outcome, run_history, settings};
 use playbook::engine::run::Collect;
 use playbook::engine::sizing::SizeBase;
 use playbook::report::sinks;
-use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -425,7 +424,7 @@ fn cli_run_out_writes_the_four_files() {
     assert_eq!(summary["run"]["fill"], "next_open");
     assert_eq!(summary["run"]["inputs"].as_array().unwrap().len(), 2);
     assert_eq!(
-        summary["run"]["inputs"][0]["sha256"]
+        summary["run"]["inputs"][0]["blake3"]
             .as_str()
             .unwrap()
             .len(),
@@ -438,9 +437,8 @@ fn cli_run_out_writes_the_four_files() {
     // The hashes (computed on another thread during the run) are the files'.
     for input in summary["run"]["inputs"].as_array().unwrap() {
         let file = root().join(input["file"].as_str().unwrap());
-        let digest = sha2::Sha256::digest(std::fs::read(&file).unwrap());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(input["sha256"], hex.as_str(), "{}", file.display());
+        let hex = blake3::hash(&std::fs::read(&file).unwrap()).to_hex();
+        assert_eq!(input["blake3"], hex.as_str(), "{}", file.display());
     }
 }
 

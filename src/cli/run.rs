@@ -11,7 +11,6 @@ use playbook::engine::run::Discard;
 use playbook::engine::sizing::SizeBase;
 use playbook::render;
 use playbook::report::sinks::{self, CsvDir, EquityRows, SignalStream, StreamFormat};
-use sha2::{Digest, Sha256};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -347,9 +346,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
             let (result, hashes) = std::thread::scope(|scope| {
                 let hashing = std::thread::Builder::new()
                     .name("hash inputs".into())
-                    .spawn_scoped(scope, || {
-                        files.iter().map(|(_, f)| sha256_file(f)).collect()
-                    })
+                    .spawn_scoped(scope, || files.iter().map(|(_, f)| hash_file(f)).collect())
                     .expect("start the hashing thread");
                 let result = history::run_history(
                     p.plan.clone(),
@@ -437,27 +434,26 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// The SHA-256 of a file, read in large blocks (few system calls); empty
-/// when the file cannot be read (the run itself reports that).
-fn sha256_file(path: &Path) -> String {
+/// The BLAKE3 hash of a file (hex, as `b3sum` prints it), read in large
+/// blocks (few system calls); empty when the file cannot be read (the run
+/// itself reports that).
+fn hash_file(path: &Path) -> String {
     use std::io::Read;
     let Ok(mut f) = std::fs::File::open(path) else {
         return String::new();
     };
-    let mut h = Sha256::new();
+    let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         match f.read(&mut buf) {
-            Ok(0) => return hex(&h.finalize()),
-            Ok(n) => h.update(&buf[..n]),
+            Ok(0) => return h.finalize().to_hex().to_string(),
+            Ok(n) => {
+                h.update(&buf[..n]);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return String::new(),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The input files of a run, (data symbol, file), in plan order.
@@ -481,7 +477,7 @@ fn input_files(p: &Prepared) -> Vec<(String, PathBuf)> {
 }
 
 /// What a run was made of, for `summary.json`: enough to reproduce it.
-/// `hashes` are the SHA-256 of `files`, in order.
+/// `hashes` are the BLAKE3 hashes of `files`, in order.
 fn run_record(
     p: &Prepared,
     strategy: &Path,
@@ -495,7 +491,7 @@ fn run_record(
             serde_json::json!({
                 "symbol": sym,
                 "file": file.display().to_string(),
-                "sha256": hash,
+                "blake3": hash,
             })
         })
         .collect();
@@ -513,7 +509,7 @@ fn run_record(
     serde_json::json!({
         "engine": format!("playbook {}", env!("CARGO_PKG_VERSION")),
         "strategy": strategy.display().to_string(),
-        "strategy_sha256": hex(&Sha256::digest(p.source.text.as_bytes())),
+        "strategy_blake3": blake3::hash(p.source.text.as_bytes()).to_hex().to_string(),
         "inputs": inputs,
         "params": params,
         "fill": match p.config.fill { config::Fill::NextOpen => "next_open", config::Fill::Close => "close" },
