@@ -302,6 +302,8 @@ pub struct Clock {
     /// The tick being assembled (bars at this time applied).
     open: Option<Timestamp>,
     open_updated: SourceSet,
+    /// The sources updated at the last returned tick.
+    updated: SourceSet,
     /// An event that proved the open tick complete, applied on the next call.
     held: Option<(usize, Event)>,
     /// The last returned tick.
@@ -329,6 +331,7 @@ impl Clock {
                 .collect(),
             open: None,
             open_updated: SourceSet::default(),
+            updated: SourceSet::default(),
             held: None,
             now: None,
         })
@@ -352,6 +355,11 @@ impl Clock {
     /// The time of the last returned tick.
     pub fn time(&self) -> Option<Timestamp> {
         self.now
+    }
+
+    /// The sources updated at the last returned tick ([`Tick::updated`]).
+    pub fn updated(&self) -> &SourceSet {
+        &self.updated
     }
 
     /// Source `i`'s latest visible event.
@@ -494,10 +502,21 @@ impl Clock {
 
     #[inline]
     fn close_tick(&mut self) -> Option<Tick> {
+        let time = self.close()?;
+        Some(Tick {
+            time,
+            updated: self.updated,
+        })
+    }
+
+    /// Closes the open tick: it becomes the clock's time, its updated
+    /// sources [`Clock::updated`].
+    #[inline]
+    fn close(&mut self) -> Option<Timestamp> {
         let time = self.open.take()?;
         self.now = Some(time);
-        let updated = std::mem::take(&mut self.open_updated);
-        Some(Tick { time, updated })
+        self.updated = std::mem::take(&mut self.open_updated);
+        Some(time)
     }
 
     fn settle(&mut self) {
@@ -598,7 +617,8 @@ where
         self.inputs.capacity() + self.clock.capacity()
     }
 
-    fn fail(&mut self, error: ClockError<E>) -> Option<Result<Tick, ClockError<E>>> {
+    #[cold]
+    fn fail<R>(&mut self, error: ClockError<E>) -> Option<Result<R, ClockError<E>>> {
         self.failed = true;
         Some(Err(error))
     }
@@ -606,6 +626,16 @@ where
     /// The next tick, or the error that stopped the clock, or `None` at the
     /// end of every source.
     pub fn next_tick(&mut self) -> Option<Result<Tick, ClockError<E>>> {
+        let time = self.advance()?;
+        Some(time.map(|time| Tick {
+            time,
+            updated: self.clock.updated,
+        }))
+    }
+
+    /// [`Merge::next_tick`] returning only the tick's time; its updated
+    /// sources are the clock's [`Clock::updated`] (nothing is copied).
+    pub fn advance(&mut self) -> Option<Result<Timestamp, ClockError<E>>> {
         if self.failed {
             return None;
         }
@@ -640,7 +670,8 @@ where
                 }
             }
             let Some((i, t)) = best else {
-                return self.clock.flush().map(Ok);
+                // Nothing is held: a merge peeks instead.
+                return self.clock.close().map(Ok);
             };
             // The same steps as `Clock::push`, except that an event proving
             // the open tick complete stays pending here instead of being
@@ -654,7 +685,7 @@ where
                 input.admitted = true;
             }
             if self.clock.open.is_some_and(|open| t > open) {
-                return self.clock.close_tick().map(Ok);
+                return self.clock.close().map(Ok);
             }
             let event = input.pending.take().expect("chosen pending event");
             input.admitted = false;

@@ -275,14 +275,14 @@ pub fn run_history(
     let mut bars = Vec::with_capacity(n_symbols);
     let mut series = Vec::new();
     let (mut ticks, mut n_bars) = (0u64, 0u64);
-    while let Some(tick) = merge.next_tick() {
-        let tick = tick.map_err(|e| RunError::Source(e.to_string()))?;
-        if opts.to.is_some_and(|to| tick.time > to) {
+    while let Some(time) = merge.advance() {
+        let time = time.map_err(|e| RunError::Source(e.to_string()))?;
+        if opts.to.is_some_and(|to| time > to) {
             break;
         }
         bars.clear();
         series.clear();
-        for i in tick.updated.iter() {
+        for i in merge.clock().updated().iter() {
             if i < n_symbols {
                 if let Some(b) = merge.clock().bar(i) {
                     bars.push((i, *b));
@@ -293,13 +293,13 @@ pub fn run_history(
         }
         n_bars += bars.len() as u64;
         ticks += 1;
-        let trading = opts.from.is_none_or(|from| tick.time >= from);
+        let trading = opts.from.is_none_or(|from| time >= from);
         engine.set_trading(trading);
-        engine.on_tick(tick.time, &bars, &series, sink);
+        engine.on_tick(time, &bars, &series, sink);
         observe(
             &engine,
             &Progress {
-                time: tick.time,
+                time,
                 bars: n_bars,
                 estimated_bars,
             },
