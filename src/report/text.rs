@@ -133,18 +133,35 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// `"00" "01" ... "99"`.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 fn two(out: &mut [u8], v: u32) {
-    out[0] = b'0' + (v / 10) as u8;
-    out[1] = b'0' + (v % 10) as u8;
+    let i = 2 * v as usize;
+    out[..2].copy_from_slice(&PAIRS[i..i + 2]);
 }
 
 /// Formats whole-second UTC instants as `YYYY-MM-DDTHH:MM:SSZ`, keeping the
 /// text of the previous call's day.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TimeText {
-    /// The first second of the cached day, and the text of that day with
-    /// the time of day to be filled in.
-    day: Option<(i64, [u8; 20])>,
+    /// The first second of the cached day (`i64::MIN` before the first
+    /// call), and the text of the last time written on that day.
+    start: i64,
+    text: [u8; 20],
+}
+
+impl Default for TimeText {
+    fn default() -> TimeText {
+        TimeText {
+            start: i64::MIN,
+            text: [0; 20],
+        }
+    }
 }
 
 impl TimeText {
@@ -154,30 +171,35 @@ impl TimeText {
     }
 
     /// Appends `t` exactly as `t.to_string()` would.
+    #[inline]
     pub fn push(&mut self, out: &mut Vec<u8>, t: Timestamp) {
         let secs = t.as_second();
-        if t.subsec_nanosecond() != 0 {
-            let _ = write!(out, "{t}");
+        let sod = secs.wrapping_sub(self.start);
+        if !(0..86_400).contains(&sod) || t.subsec_nanosecond() != 0 {
+            self.push_other(out, t);
             return;
         }
-        let (start, mut text) = match self.day {
-            Some((start, text)) if (0..86_400).contains(&(secs - start)) => (start, text),
-            _ => match day_text(secs) {
-                Some(day) => {
-                    self.day = Some(day);
-                    day
-                }
-                None => {
-                    let _ = write!(out, "{t}");
-                    return;
-                }
-            },
-        };
-        let sod = (secs - start) as u32;
-        two(&mut text[11..13], sod / 3600);
-        two(&mut text[14..16], sod / 60 % 60);
-        two(&mut text[17..19], sod % 60);
-        out.extend_from_slice(&text);
+        let sod = sod as u32;
+        let (h, m, s) = (sod / 3600, sod / 60 % 60, sod % 60);
+        two(&mut self.text[11..13], h);
+        two(&mut self.text[14..16], m);
+        two(&mut self.text[17..19], s);
+        out.extend_from_slice(&self.text);
+    }
+
+    /// [`TimeText::push`] of a time on another day, or with a fraction of a
+    /// second, or outside years 0000-9999.
+    #[cold]
+    fn push_other(&mut self, out: &mut Vec<u8>, t: Timestamp) {
+        match day_text(t.as_second()) {
+            Some((start, text)) if t.subsec_nanosecond() == 0 => {
+                (self.start, self.text) = (start, text);
+                self.push(out, t);
+            }
+            _ => {
+                let _ = write!(out, "{t}");
+            }
+        }
     }
 }
 
