@@ -156,41 +156,24 @@ struct EquityFile {
 }
 
 /// One cached `equity.csv` cell: the number's bits and its text with the
-/// leading comma. Short texts (nearly all) live in a fixed array, so a row
-/// is assembled with fixed-size copies.
+/// leading comma.
 #[derive(Default)]
 struct Cell {
     bits: Option<u64>,
-    short: [u8; Cell::SHORT],
-    len: usize,
-    long: Vec<u8>,
+    text: Vec<u8>,
 }
 
 impl Cell {
-    const SHORT: usize = 32;
-
-    fn set(&mut self, v: f64) {
-        if self.bits == Some(v.to_bits()) {
-            return;
+    /// Appends `v`'s cell to `out`, formatting it only if it changed.
+    #[inline]
+    fn push(&mut self, out: &mut Vec<u8>, v: f64) {
+        if self.bits != Some(v.to_bits()) {
+            self.bits = Some(v.to_bits());
+            self.text.clear();
+            self.text.push(b',');
+            push_cell(&mut self.text, v);
         }
-        self.bits = Some(v.to_bits());
-        self.long.clear();
-        self.long.push(b',');
-        push_cell(&mut self.long, v);
-        self.len = self.long.len();
-        if self.len <= Cell::SHORT {
-            self.short[..self.len].copy_from_slice(&self.long);
-        }
-    }
-
-    fn append_to(&self, out: &mut Vec<u8>) {
-        if self.len <= Cell::SHORT {
-            let end = out.len() + self.len;
-            out.extend_from_slice(&self.short);
-            out.truncate(end);
-        } else {
-            out.extend_from_slice(&self.long);
-        }
+        out.extend_from_slice(&self.text);
     }
 }
 
@@ -216,8 +199,7 @@ impl EquityFile {
             .into_iter()
             .zip(&mut self.cells)
         {
-            cell.set(v);
-            cell.append_to(&mut self.buf);
+            cell.push(&mut self.buf, v);
         }
         self.buf.push(b'\n');
         if self.buf.len() >= EQUITY_BUFFER {
@@ -322,8 +304,8 @@ struct WriterThread {
 
 impl WriterThread {
     fn spawn(mut files: Files) -> io::Result<WriterThread> {
-        let (tx, rx) = sync_channel::<Batch>(2);
-        let (back_tx, back) = sync_channel::<Batch>(4);
+        let (tx, rx) = sync_channel::<Batch>(8);
+        let (back_tx, back) = sync_channel::<Batch>(10);
         let thread = std::thread::Builder::new()
             .name("write outputs".into())
             .spawn(move || {
