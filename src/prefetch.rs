@@ -32,8 +32,11 @@ pub fn batch_for(sources: usize) -> usize {
     (IN_FLIGHT / sources.max(1)).clamp(64, BATCH)
 }
 
-/// Full batches that may wait for the consumer.
-pub const DEPTH: usize = 2;
+/// Full batches that may wait for the consumer: enough slack that a
+/// reader, the run and the writer rarely wait for each other at the same
+/// time on two cores (with 2, run (a) of `benches/run.rs` took 5% longer),
+/// at a bounded cost (8 x 1024 bars of about 80 bytes per source).
+pub const DEPTH: usize = 8;
 
 /// An iterator whose items are produced on a separate thread (see the
 /// module docs).

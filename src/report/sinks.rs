@@ -292,7 +292,7 @@ impl Files {
 
 /// The CSV files on their own thread: a run produces an equity row per tick
 /// and a signal's reason is long text, and formatting them overlaps the
-/// evaluation. Rows travel in batches through a channel of depth 2 (memory
+/// evaluation. Rows travel in batches through a channel of depth 8 (memory
 /// stays bounded); each file gets exactly its rows in order.
 struct WriterThread {
     batch: Batch,
