@@ -437,12 +437,12 @@ pub enum EquityRows {
 pub struct CsvDir {
     writer: WriterThread,
     rows: EquityRows,
-    /// The values of the last equity row sent (bits of equity, cash,
-    /// exposure, drawdown).
-    last: Option<[u64; 4]>,
-    /// The latest tick's row when it was not sent (unchanged): written at
-    /// the end, so that the file reaches the run's last tick.
-    held: Option<EquityRow>,
+    /// The last equity row sent.
+    last: Option<EquityRow>,
+    /// The latest tick when its row was not sent (the same values as
+    /// `last`): written at the end, so that the file reaches the run's last
+    /// tick.
+    held: Option<jiff::Timestamp>,
     summary: File,
     pub dir: PathBuf,
     /// Declared last: dropped (temporary files removed) after the writer.
@@ -500,10 +500,11 @@ impl CsvDir {
             summary: mut summary_file,
             staged,
             held,
+            last,
             ..
         } = self;
-        if let Some(row) = held {
-            writer.batch.equity.push(row);
+        if let (Some(time), Some(last)) = (held, last) {
+            writer.batch.equity.push(EquityRow { time, ..last });
         }
         writer.finish()?;
         summary_file.write_all(summary.as_bytes())?;
@@ -522,16 +523,30 @@ impl Sink for CsvDir {
         self.writer.send_if_full();
     }
     fn equity(&mut self, e: &EquityRow) {
+        // Field by field: the row was just stored field by field, and
+        // reading it back in wider loads stalls on store forwarding.
+        let (equity, cash, exposure, drawdown) = (e.equity, e.cash, e.exposure, e.drawdown);
         if self.rows == EquityRows::Change {
-            let values = [e.equity, e.cash, e.exposure, e.drawdown].map(f64::to_bits);
-            if self.last == Some(values) {
-                self.held = Some(e.clone());
+            if let Some(last) = &self.last
+                && last.equity.to_bits() == equity.to_bits()
+                && last.cash.to_bits() == cash.to_bits()
+                && last.exposure.to_bits() == exposure.to_bits()
+                && last.drawdown.to_bits() == drawdown.to_bits()
+            {
+                self.held = Some(e.time);
                 return;
             }
-            self.last = Some(values);
             self.held = None;
         }
-        self.writer.batch.equity.push(e.clone());
+        let row = EquityRow {
+            time: e.time,
+            equity,
+            cash,
+            exposure,
+            drawdown,
+        };
+        self.last = Some(row.clone());
+        self.writer.batch.equity.push(row);
         self.writer.send_if_full();
     }
 }
