@@ -500,6 +500,44 @@ impl Clock {
         }
     }
 
+    /// [`Clock::apply`] of an admitted event at or after the open tick
+    /// that does not close it (a merge closes ticks itself), moved out of
+    /// `pending` straight into its slot: no copy through a temporary, whose
+    /// wide reload right after narrow stores stalled on store forwarding.
+    #[inline]
+    fn apply_pending(&mut self, i: usize, pending: &mut Option<Event>) {
+        let Some(event) = pending.as_ref() else {
+            return;
+        };
+        let t = event.time();
+        debug_assert!(
+            self.open.is_none_or(|open| t == open),
+            "an event at the open tick never closes it"
+        );
+        match (self.open, event) {
+            (None, Event::Point(p)) => {
+                self.slots[i].waiting = Some(*p);
+                *pending = None;
+            }
+            (None, Event::Bar(_)) => {
+                self.open = Some(t);
+                for (j, slot) in self.slots.iter_mut().enumerate() {
+                    if let Some(p) = slot.waiting.take() {
+                        slot.visible = Some(Event::Point(p));
+                        self.open_updated.insert(j);
+                    }
+                }
+                self.slots[i].visible = pending.take();
+                self.open_updated.insert(i);
+            }
+            (Some(_), _) => {
+                self.slots[i].visible = pending.take();
+                self.slots[i].waiting = None;
+                self.open_updated.insert(i);
+            }
+        }
+    }
+
     #[inline]
     fn close_tick(&mut self) -> Option<Tick> {
         let time = self.close()?;
@@ -687,13 +725,8 @@ where
             if self.clock.open.is_some_and(|open| t > open) {
                 return self.clock.close().map(Ok);
             }
-            let event = input.pending.take().expect("chosen pending event");
             input.admitted = false;
-            let closed = self.clock.apply(i, event);
-            debug_assert!(
-                closed.is_none(),
-                "an event at the open tick never closes it"
-            );
+            self.clock.apply_pending(i, &mut input.pending);
         }
     }
 }
