@@ -148,6 +148,7 @@ fn every_strategy_runs_on_real_bars_around_the_august_2024_unwind() {
     let opts = HistoryOptions {
         from: Some("2024-07-01T00:00:00Z".parse().unwrap()),
         to: Some("2024-09-30T23:59:59Z".parse().unwrap()),
+        hash_inputs: false,
     };
     for strategy in strategies() {
         let (sink, _) = run_with(&strategy, &config, &opts);
@@ -159,6 +160,58 @@ fn every_strategy_runs_on_real_bars_around_the_august_2024_unwind() {
             insta::assert_snapshot!(format!("real_{name}"), signals_csv(&sink));
         });
     }
+}
+
+#[test]
+fn the_readers_hash_every_input_file_whole_even_when_the_run_stops_early() {
+    let config = real_config();
+    // P8 reads bars and the two policy-rate series; the run stops long
+    // before the files end, so the rest of each is hashed as its reader
+    // is dropped.
+    let strategy = root().join("strategies/p8_carry_long_while_rate_gap_wide.play");
+    let source = std::fs::read_to_string(&strategy).unwrap();
+    let plan = compile(
+        &playbook::syntax::parse(&source).unwrap(),
+        &source,
+        &[],
+        &[],
+    )
+    .unwrap();
+    let files: Vec<PathBuf> = plan
+        .symbols
+        .iter()
+        .map(|s| config.data[&s.data].file.clone())
+        .chain(
+            plan.series
+                .iter()
+                .map(|s| config.series[&s.data].file.clone()),
+        )
+        .collect();
+    assert!(!plan.series.is_empty());
+    let mut opts = HistoryOptions {
+        from: None,
+        to: Some("2023-09-01T00:00:00Z".parse().unwrap()),
+        hash_inputs: true,
+    };
+    let (_, outcome) = run_with(&strategy, &config, &opts);
+    assert!(outcome.ticks > 0);
+    assert_eq!(outcome.hashes.len(), files.len());
+    for (hash, file) in outcome.hashes.iter().zip(&files) {
+        let expected = blake3::hash(&std::fs::read(file).unwrap()).to_hex();
+        assert_eq!(
+            hash.as_deref(),
+            Some(expected.as_str()),
+            "{}",
+            file.display()
+        );
+    }
+    // Read to the end: the same hashes. Not asked for: none.
+    opts.to = None;
+    let (_, whole) = run_with(&strategy, &config, &opts);
+    assert_eq!(whole.hashes, outcome.hashes);
+    opts.hash_inputs = false;
+    let (_, none) = run_with(&strategy, &config, &opts);
+    assert!(none.hashes.is_empty());
 }
 
 #[test]
@@ -217,6 +270,7 @@ fn no_look_ahead_truncated_history_gives_the_same_earlier_signals() {
     let opts = HistoryOptions {
         from: Some("2024-06-01T00:00:00Z".parse().unwrap()),
         to: None,
+        hash_inputs: false,
     };
     let signal_key = |s: &playbook::engine::run::Signal| {
         (
@@ -434,7 +488,8 @@ fn cli_run_out_writes_the_four_files() {
         summary["summary"]["trades"],
         trades.lines().count() as u64 - 1
     );
-    // The hashes (computed on another thread during the run) are the files'.
+    // The hashes (computed by the readers from the bytes they parse) are
+    // the files'.
     for input in summary["run"]["inputs"].as_array().unwrap() {
         let file = root().join(input["file"].as_str().unwrap());
         let hex = blake3::hash(&std::fs::read(&file).unwrap()).to_hex();

@@ -340,31 +340,30 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                     return Ok(Outcome::Failed);
                 }
             };
-            // The input files are hashed for the run record on another
-            // thread while the run reads them.
-            let files = input_files(&p);
-            let (result, hashes) = std::thread::scope(|scope| {
-                let hashing = std::thread::Builder::new()
-                    .name("hash inputs".into())
-                    .spawn_scoped(scope, || files.iter().map(|(_, f)| hash_file(f)).collect())
-                    .expect("start the hashing thread");
-                let result = history::run_history(
-                    p.plan.clone(),
-                    &p.config,
-                    settings,
-                    &p.options,
-                    &mut sink,
-                    &mut observe,
-                );
-                let hashes: Vec<String> = hashing
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (result, hashes)
-            });
-            let outcome = match result {
+            // The readers hash the input files for the run record from the
+            // bytes they parse.
+            let options = HistoryOptions {
+                hash_inputs: true,
+                ..p.options.clone()
+            };
+            let outcome = match history::run_history(
+                p.plan.clone(),
+                &p.config,
+                settings,
+                &options,
+                &mut sink,
+                &mut observe,
+            ) {
                 Ok(o) => o,
                 Err(e) => return report_run_error(e, out),
             };
+            let files = input_files(&p);
+            debug_assert_eq!(files.len(), outcome.hashes.len(), "one hash per input file");
+            let hashes: Vec<String> = outcome
+                .hashes
+                .iter()
+                .map(|h| h.clone().unwrap_or_default())
+                .collect();
             let record = run_record(&p, &args.strategy, &files, &hashes);
             let summary = serde_json::json!({
                 "summary": outcome.summary,
@@ -432,28 +431,6 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
-}
-
-/// The BLAKE3 hash of a file (hex, as `b3sum` prints it), read in large
-/// blocks (few system calls); empty when the file cannot be read (the run
-/// itself reports that).
-fn hash_file(path: &Path) -> String {
-    use std::io::Read;
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return String::new();
-    };
-    let mut h = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => return h.finalize().to_hex().to_string(),
-            Ok(n) => {
-                h.update(&buf[..n]);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return String::new(),
-        }
-    }
 }
 
 /// The input files of a run, (data symbol, file), in plan order.

@@ -28,6 +28,7 @@ use jiff::Timestamp;
 
 mod decimal;
 mod error;
+mod hash;
 mod input;
 mod options;
 mod reader;
@@ -37,6 +38,7 @@ mod stamp;
 
 pub use decimal::parse_decimal;
 pub use error::DataError;
+pub use hash::InputHash;
 pub use options::{
     DailyClose, OnBadRow, SeriesOptions, SourceOptions, SourceSpec, StampAt, parse_interval,
     parse_zone,

@@ -15,6 +15,7 @@ use super::decimal::{
     digits_run, fast_decimal_parts_word, parse_decimal, parse_decimal_class, scale, scale4,
     swar_decimal, swar_decimal16,
 };
+use super::hash::{HashingFile, InputHash};
 use super::input::{Input, LineFields, Next};
 use super::options::{DailyClose, OnBadRow, SourceOptions, StampAt};
 use super::report::{Anomaly, DataReport, GapSample, SAMPLE_LINES, SkippedRow};
@@ -33,7 +34,13 @@ pub(crate) type CsvReader = csv::Reader<Buffered>;
 /// delimiter (`,`, `;` or tab) from the first line: the file's name for
 /// messages, the buffered bytes, the delimiter, and the file's length when
 /// it is not gzip.
-pub(crate) fn open_input(path: &Path) -> Result<(String, Buffered, u8, Option<u64>), DataError> {
+///
+/// With `hash`, the file's bytes are hashed as they are read (see
+/// [`super::hash`]).
+pub(crate) fn open_input(
+    path: &Path,
+    hash: Option<InputHash>,
+) -> Result<(String, Buffered, u8, Option<u64>), DataError> {
     let file = path.display().to_string();
     let io = |source| DataError::Io {
         file: file.clone(),
@@ -51,10 +58,14 @@ pub(crate) fn open_input(path: &Path) -> Result<(String, Buffered, u8, Option<u6
     }
     f.seek(SeekFrom::Start(0)).map_err(io)?;
     let gz = n == 2 && magic == [0x1f, 0x8b];
+    let f: Box<dyn Read + Send> = match hash {
+        Some(out) => Box::new(HashingFile::new(f, out)),
+        None => Box::new(f),
+    };
     let inner: Box<dyn Read + Send> = if gz {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f)))
     } else {
-        Box::new(f)
+        f
     };
     let mut buf = BufReader::with_capacity(1 << 16, inner);
     let head = buf.fill_buf().map_err(io)?;
@@ -64,8 +75,11 @@ pub(crate) fn open_input(path: &Path) -> Result<(String, Buffered, u8, Option<u6
 
 /// Open a CSV or gzip CSV (detected by its magic bytes), detecting the
 /// delimiter (`,`, `;` or tab) from the first line.
-pub(crate) fn open_csv(path: &Path) -> Result<(String, CsvReader, Option<u64>), DataError> {
-    let (file, buf, delimiter, len) = open_input(path)?;
+pub(crate) fn open_csv(
+    path: &Path,
+    hash: Option<InputHash>,
+) -> Result<(String, CsvReader, Option<u64>), DataError> {
+    let (file, buf, delimiter, len) = open_input(path, hash)?;
     let rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -492,13 +506,31 @@ impl BarReader {
     /// `Io` when it cannot be read, `Empty` for an empty file,
     /// `MissingColumn` when the header lacks time, open, high, low or close.
     pub fn open(path: impl AsRef<Path>, opts: &SourceOptions) -> Result<BarReader, DataError> {
-        Self::open_with(path.as_ref(), opts, true)
+        Self::open_with(path.as_ref(), opts, true, None)
+    }
+
+    /// [`Self::open`], also hashing the file's bytes as they are read into
+    /// `hash` (the whole file, even if the reader is dropped early).
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_hashed(
+        path: impl AsRef<Path>,
+        opts: &SourceOptions,
+        hash: InputHash,
+    ) -> Result<BarReader, DataError> {
+        Self::open_with(path.as_ref(), opts, true, Some(hash))
     }
 
     /// [`Self::open`], reading simple lines by hand (`fast`) or everything
     /// with `csv`.
-    fn open_with(path: &Path, opts: &SourceOptions, fast: bool) -> Result<BarReader, DataError> {
-        let (file, buf, delimiter, file_len) = open_input(path)?;
+    fn open_with(
+        path: &Path,
+        opts: &SourceOptions,
+        fast: bool,
+        hash: Option<InputHash>,
+    ) -> Result<BarReader, DataError> {
+        let (file, buf, delimiter, file_len) = open_input(path, hash)?;
         let delim = delimiter;
         let mut src = Input::new(buf, delimiter);
         src.set_fast(fast);
@@ -1447,7 +1479,7 @@ mod tests {
     /// `for_each_bar`'s bars, result and report, and `load_bars`' result.
     fn outcome(path: &Path, opts: &SourceOptions, fast: bool) -> String {
         let mut out = String::new();
-        match BarReader::open_with(path, opts, fast) {
+        match BarReader::open_with(path, opts, fast, None) {
             Err(e) => writeln!(out, "open: {e}").unwrap(),
             Ok(mut r) => {
                 for item in r.by_ref() {
@@ -1456,7 +1488,7 @@ mod tests {
                 writeln!(out, "{:?}\n{}", r.report(), r.report()).unwrap();
             }
         }
-        match BarReader::open_with(path, opts, fast) {
+        match BarReader::open_with(path, opts, fast, None) {
             Err(e) => writeln!(out, "open: {e}").unwrap(),
             Ok(mut r) => {
                 let mut bars = Vec::new();
@@ -1469,7 +1501,7 @@ mod tests {
 
     /// The records of a file with their line numbers, as `Input` reads them.
     fn records_by_input(path: &Path, fast: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
-        let (_, buf, delimiter, _) = open_input(path).unwrap();
+        let (_, buf, delimiter, _) = open_input(path, None).unwrap();
         let mut src = Input::new(buf, delimiter);
         src.set_fast(fast);
         let mut rec = ByteRecord::new();
@@ -1486,7 +1518,7 @@ mod tests {
 
     /// The same, as one `csv` reader reads them.
     fn records_by_csv(path: &Path) -> Vec<(u64, Vec<Vec<u8>>)> {
-        let (_, mut rdr, _) = open_csv(path).unwrap();
+        let (_, mut rdr, _) = open_csv(path, None).unwrap();
         let mut rec = ByteRecord::new();
         let mut out = Vec::new();
         while rdr.read_byte_record(&mut rec).unwrap() {

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::decimal::parse_decimal;
+use super::hash::InputHash;
 use super::options::{OnBadRow, SeriesOptions};
 use super::reader::{CsvReader, TIME_ALIASES, TimeCols, csv_error, find_time, normalize, open_csv};
 use super::report::{SAMPLE_LINES, SkippedRow};
@@ -43,7 +44,28 @@ impl SeriesReader {
     /// # Errors
     /// `Io`, `Empty`, or `MissingColumn` when no time or value column is found.
     pub fn open(path: impl AsRef<Path>, opts: &SeriesOptions) -> Result<SeriesReader, DataError> {
-        let (file, mut rdr, _) = open_csv(path.as_ref())?;
+        Self::open_with(path.as_ref(), opts, None)
+    }
+
+    /// [`Self::open`], also hashing the file's bytes as they are read into
+    /// `hash` (the whole file, even if the reader is dropped early).
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_hashed(
+        path: impl AsRef<Path>,
+        opts: &SeriesOptions,
+        hash: InputHash,
+    ) -> Result<SeriesReader, DataError> {
+        Self::open_with(path.as_ref(), opts, Some(hash))
+    }
+
+    fn open_with(
+        path: &Path,
+        opts: &SeriesOptions,
+        hash: Option<InputHash>,
+    ) -> Result<SeriesReader, DataError> {
+        let (file, mut rdr, _) = open_csv(path, hash)?;
         let mut rec = ByteRecord::new();
         if !rdr
             .read_byte_record(&mut rec)

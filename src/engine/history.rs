@@ -12,7 +12,7 @@ use super::sizing::SizeBase;
 use crate::clock::{ClockError, Event, Merge, SourceInfo};
 use crate::compile::Plan;
 use crate::config::{self, RunConfig};
-use crate::data::{self as options, BarReader, CloseRule, DataError, SeriesReader};
+use crate::data::{self as options, BarReader, CloseRule, DataError, InputHash, SeriesReader};
 use crate::prefetch::Prefetch;
 use crate::report::metrics::Summary;
 use crate::resample::{DayStart, Interval, Resampled, Resampler};
@@ -117,6 +117,10 @@ pub struct Outcome {
     pub bars: u64,
     /// Entries ignored because the position was already held.
     pub ignored: u64,
+    /// With [`HistoryOptions::hash_inputs`], the BLAKE3 hash (hex) of each
+    /// input file, symbols then series in plan order; `None` for a file
+    /// that could not be read to its end.
+    pub hashes: Vec<Option<String>>,
 }
 
 /// Where a historical run is, for observers (`eval` output, a progress bar).
@@ -137,6 +141,9 @@ pub struct HistoryOptions {
     pub from: Option<Timestamp>,
     /// The run stops after this tick.
     pub to: Option<Timestamp>,
+    /// Hash every input file ([`Outcome::hashes`]) from the bytes its
+    /// reader reads.
+    pub hash_inputs: bool,
 }
 
 /// Opens the sources of `plan` as the config says; also returns each
@@ -148,7 +155,17 @@ pub struct HistoryOptions {
 fn open_sources(
     plan: &Plan,
     config: &RunConfig,
+    hashes: Option<&mut Vec<InputHash>>,
 ) -> Result<(Sources, Vec<SignedDuration>, u64), RunError> {
+    let mut hashes = hashes;
+    // A hash handle for the next file, if hashes are wanted.
+    let mut hash = || {
+        hashes.as_deref_mut().map(|all| {
+            let h = InputHash::new();
+            all.push(h.clone());
+            h
+        })
+    };
     let mut sources: Vec<(SourceInfo, BoxedSource)> = Vec::new();
     let mut spacing = Vec::new();
     let mut estimated_bars = 0u64;
@@ -159,7 +176,11 @@ fn open_sources(
                 s.name, s.data
             ))
         })?;
-        let mut reader = BarReader::open(&src.file, &source_options(src))?;
+        let opts = source_options(src);
+        let mut reader = match hash() {
+            Some(h) => BarReader::open_hashed(&src.file, &opts, h)?,
+            None => BarReader::open(&src.file, &opts)?,
+        };
         // The interval (or daily-ness) is known once the first bar is read.
         let first = reader.next();
         let native = match reader.close_rule() {
@@ -212,7 +233,10 @@ fn open_sources(
                 config::OnBadRow::Skip => options::OnBadRow::Skip,
             },
         };
-        let reader = SeriesReader::open(&src.file, &opts)?;
+        let reader = match hash() {
+            Some(h) => SeriesReader::open_hashed(&src.file, &opts, h)?,
+            None => SeriesReader::open(&src.file, &opts)?,
+        };
         sources.push((
             SourceInfo::series(s.name.clone()),
             Box::new(reader.map(|r| r.map(Event::Point).map_err(|e| e.to_string()))),
@@ -266,7 +290,9 @@ pub fn run_history(
     sink: &mut impl Sink,
     mut observe: impl FnMut(&Engine, &Progress),
 ) -> Result<Outcome, RunError> {
-    let (sources, spacing, estimated_bars) = open_sources(&plan, config)?;
+    let mut hashes = Vec::new();
+    let (sources, spacing, estimated_bars) =
+        open_sources(&plan, config, opts.hash_inputs.then_some(&mut hashes))?;
     let n_symbols = plan.symbols.len();
     settings.spacing = spacing;
     let mut engine = Engine::new(plan, settings);
@@ -306,10 +332,14 @@ pub fn run_history(
         );
     }
     let summary = engine.finish(sink);
+    // The readers end (and finish hashing a file they did not read to its
+    // end) before the hashes are read.
+    drop(merge);
     Ok(Outcome {
         summary,
         ticks,
         bars: n_bars,
         ignored: engine.ignored(),
+        hashes: hashes.iter().map(|h| h.get().map(str::to_string)).collect(),
     })
 }
