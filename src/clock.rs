@@ -304,6 +304,9 @@ pub struct Clock {
     open_updated: SourceSet,
     /// The sources updated at the last returned tick.
     updated: SourceSet,
+    /// Whether a slot may hold a waiting series point (false: the tick that
+    /// opens need not look at every slot).
+    any_waiting: bool,
     /// An event that proved the open tick complete, applied on the next call.
     held: Option<(usize, Event)>,
     /// The last returned tick.
@@ -332,6 +335,7 @@ impl Clock {
             open: None,
             open_updated: SourceSet::default(),
             updated: SourceSet::default(),
+            any_waiting: false,
             held: None,
             now: None,
         })
@@ -482,20 +486,33 @@ impl Clock {
             }
             None => {
                 match event {
-                    Event::Point(p) => self.slots[i].waiting = Some(p),
+                    Event::Point(p) => {
+                        self.slots[i].waiting = Some(p);
+                        self.any_waiting = true;
+                    }
                     Event::Bar(_) => {
                         self.open = Some(t);
-                        for (j, slot) in self.slots.iter_mut().enumerate() {
-                            if let Some(p) = slot.waiting.take() {
-                                slot.visible = Some(Event::Point(p));
-                                self.open_updated.insert(j);
-                            }
-                        }
+                        self.reveal_waiting();
                         self.slots[i].visible = Some(event);
                         self.open_updated.insert(i);
                     }
                 }
                 None
+            }
+        }
+    }
+
+    /// A tick opens: every waiting series point becomes visible at it.
+    #[inline]
+    fn reveal_waiting(&mut self) {
+        if !self.any_waiting {
+            return;
+        }
+        self.any_waiting = false;
+        for (j, slot) in self.slots.iter_mut().enumerate() {
+            if let Some(p) = slot.waiting.take() {
+                slot.visible = Some(Event::Point(p));
+                self.open_updated.insert(j);
             }
         }
     }
@@ -517,16 +534,12 @@ impl Clock {
         match (self.open, event) {
             (None, Event::Point(p)) => {
                 self.slots[i].waiting = Some(*p);
+                self.any_waiting = true;
                 *pending = None;
             }
             (None, Event::Bar(_)) => {
                 self.open = Some(t);
-                for (j, slot) in self.slots.iter_mut().enumerate() {
-                    if let Some(p) = slot.waiting.take() {
-                        slot.visible = Some(Event::Point(p));
-                        self.open_updated.insert(j);
-                    }
-                }
+                self.reveal_waiting();
                 self.slots[i].visible = pending.take();
                 self.open_updated.insert(i);
             }
@@ -679,7 +692,9 @@ where
         }
         loop {
             // Refill empty pending slots (lazily, so a source's error is
-            // reported before any tick it could have changed).
+            // reported before any tick it could have changed), and find the
+            // earliest pending event; ties go to the lowest index.
+            let mut best: Option<(usize, Timestamp)> = None;
             for i in 0..self.inputs.len() {
                 let input = &mut self.inputs[i];
                 if input.pending.is_none() && !input.done {
@@ -696,10 +711,6 @@ where
                         None => input.done = true,
                     }
                 }
-            }
-            // The earliest pending event; ties go to the lowest index.
-            let mut best: Option<(usize, Timestamp)> = None;
-            for (i, input) in self.inputs.iter().enumerate() {
                 if let Some(e) = &input.pending {
                     let t = e.time();
                     if best.is_none_or(|(_, bt)| t < bt) {
