@@ -12,7 +12,8 @@
 //!   run's time),
 //! - peak RSS of the run at 1/4 and at all of the rows (it must not grow).
 //!
-//! Each time is the minimum of several repetitions.
+//! Each time is the minimum of several repetitions; evaluation is measured
+//! first, and every measurement starts after a `sync` (see `settle`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -87,6 +88,13 @@ fn min_time(mut f: impl FnMut()) -> Duration {
         })
         .min()
         .unwrap()
+}
+
+/// Waits until the files written so far are on disk (`sync`), so that
+/// the kernel's writeback of an earlier run's outputs does not compete with
+/// the next measurement for the CPU.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 fn secs(d: Duration) -> String {
@@ -293,12 +301,19 @@ fn main() {
             continue;
         }
         let small = data_dir(&base, rows / 4, &sc.symbols);
+        // Evaluation first, and each measurement after the kernel wrote the
+        // earlier runs' output files back, so that writeback does not take
+        // the CPU from a figure that has no part in it.
+        settle();
+        let (eval, evaluated) = eval_only(&sc.strategy, &dir, &sc.symbols);
+        settle();
         let mut bars = 0;
         let load = min_time(|| bars = load_all(&dir, &sc.symbols));
         let out = base.join("out");
         let mut rss = 0;
         let run = (0..REPS)
             .map(|_| {
+                settle();
                 let (d, r) = run_cli(&sc.strategy, &dir, &out);
                 rss = r;
                 d
@@ -306,7 +321,6 @@ fn main() {
             .min()
             .unwrap();
         let (_, rss_small) = run_cli(&sc.strategy, &small, &out);
-        let (eval, evaluated) = eval_only(&sc.strategy, &dir, &sc.symbols);
         let rate = evaluated as f64 / eval.as_secs_f64();
         println!("\n{}", sc.name);
         println!("  symbol-bars                       {bars}");
