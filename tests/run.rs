@@ -430,16 +430,23 @@ fn cli_eval_prints_one_row_per_tick_with_empty_cells_for_na() {
 
 #[test]
 fn cli_run_out_writes_the_four_files() {
-    let out = tempdir("out4");
-    let (code, _, err) = cli(&[
-        "run",
-        "strategies/p4_gold_asia_flush.play",
-        "--data",
-        "examples/data",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    // P4 on the examples into a new folder, with more arguments.
+    let run_p4 = |name: &str, more: &[&str]| {
+        let out = tempdir(name);
+        let mut args = vec![
+            "run",
+            "strategies/p4_gold_asia_flush.play",
+            "--data",
+            "examples/data",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(more);
+        let (code, _, err) = cli(&args);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let out = run_p4("out4", &[]);
     let signals = std::fs::read_to_string(out.join("signals.csv")).unwrap();
     assert!(signals.starts_with(sinks::SIGNALS_HEADER));
     let trades = std::fs::read_to_string(out.join("trades.csv")).unwrap();
@@ -447,18 +454,7 @@ fn cli_run_out_writes_the_four_files() {
     // `--equity-rows every`: a row per tick. The default (`change`) keeps the
     // first and last of them and each one whose values differ from the
     // tick before.
-    let every_dir = tempdir("out4-every");
-    let (code, _, err) = cli(&[
-        "run",
-        "strategies/p4_gold_asia_flush.play",
-        "--data",
-        "examples/data",
-        "--out",
-        every_dir.to_str().unwrap(),
-        "--equity-rows",
-        "every",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let every_dir = run_p4("out4-every", &["--equity-rows", "every"]);
     let every = std::fs::read_to_string(every_dir.join("equity.csv")).unwrap();
     assert_eq!(every.lines().count() as u64, 1 + 1547);
     let rows: Vec<&str> = every.lines().skip(1).collect();
