@@ -471,32 +471,14 @@ impl Clock {
     /// Applies an admitted event that is at or after the open tick.
     #[inline]
     fn apply(&mut self, i: usize, event: Event) -> Option<Tick> {
-        let t = event.time();
         match self.open {
-            Some(open) if t > open => {
+            Some(open) if event.time() > open => {
                 // The open tick is complete; this event waits for the next call.
                 self.held = Some((i, event));
                 self.close_tick()
             }
-            Some(_) => {
-                self.slots[i].visible = Some(event);
-                self.slots[i].waiting = None;
-                self.open_updated.insert(i);
-                None
-            }
-            None => {
-                match event {
-                    Event::Point(p) => {
-                        self.slots[i].waiting = Some(p);
-                        self.any_waiting = true;
-                    }
-                    Event::Bar(_) => {
-                        self.open = Some(t);
-                        self.reveal_waiting();
-                        self.slots[i].visible = Some(event);
-                        self.open_updated.insert(i);
-                    }
-                }
+            _ => {
+                self.apply_pending(i, &mut Some(event));
                 None
             }
         }
@@ -517,10 +499,11 @@ impl Clock {
         }
     }
 
-    /// [`Clock::apply`] of an admitted event at or after the open tick
-    /// that does not close it (a merge closes ticks itself), moved out of
-    /// `pending` straight into its slot: no copy through a temporary, whose
-    /// wide reload right after narrow stores stalled on store forwarding.
+    /// Applies an admitted event at or after the open tick that does not
+    /// close it (a merge closes ticks itself; `apply` holds such an event),
+    /// moved out of `pending` straight into its slot: a merge's event is not
+    /// copied through a temporary, whose wide reload right after narrow
+    /// stores stalled on store forwarding.
     #[inline]
     fn apply_pending(&mut self, i: usize, pending: &mut Option<Event>) {
         let Some(event) = pending.as_ref() else {
