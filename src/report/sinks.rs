@@ -1,8 +1,8 @@
 //! Sinks: where a run's rows go. The engine does not format; these do.
 //!
 //! Formats are fixed for byte-for-byte reproducibility: times are RFC 3339
-//! UTC (`2024-08-05T01:00:00Z`), numbers are Rust's shortest round-trip
-//! representation, `na` is an empty cell.
+//! UTC (`2024-08-05T01:00:00Z`), numbers are rounded to 12 significant
+//! digits in plain decimal ([`text::push_num`]), `na` is an empty cell.
 
 use super::text::{self, TimeText};
 use crate::engine::run::{EquityRow, Signal, Sink, TradeRow};
@@ -12,20 +12,17 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// A number for a CSV cell: shortest round-trip, empty for `na`.
+/// A number for a CSV cell ([`text::push_num`]), empty for `na`.
 pub fn num(v: f64) -> String {
     let mut out = Vec::new();
     push_cell(&mut out, v);
     String::from_utf8(out).expect("numbers are ASCII")
 }
 
-/// Appends a number cell ([`num`]'s format): empty for `na`, `0` for both
-/// zeros, else the shortest round-trip text.
+/// Appends a number cell ([`num`]'s format): empty for `na`, else
+/// [`text::push_num`].
 fn push_cell(out: &mut Vec<u8>, v: f64) {
-    if v.is_nan() {
-    } else if v == 0.0 {
-        out.push(b'0');
-    } else {
+    if !v.is_nan() {
         text::push_num(out, v);
     }
 }
@@ -837,7 +834,8 @@ mod tests {
         assert_eq!(num(f64::NAN), "");
         assert_eq!(num(653.0), "653");
         assert_eq!(num(-0.0), "0");
-        assert_eq!(num(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(num(0.1 + 0.2), "0.3");
+        assert_eq!(num(6373.799999999974), "6373.8");
         assert_eq!(field("a, b"), "\"a, b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("\"\""), "\"\"\"\"\"\"");
