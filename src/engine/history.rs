@@ -32,8 +32,6 @@ pub enum RunError {
     Config(String),
 }
 
-type BoxedSource = Box<dyn Iterator<Item = Result<Event, String>> + Send>;
-
 /// The clock's sources in plan order (symbols, then series).
 type Sources = Vec<(SourceInfo, Prefetch<Result<Event, String>>)>;
 
@@ -166,7 +164,11 @@ fn open_sources(
             h
         })
     };
-    let mut sources: Vec<(SourceInfo, BoxedSource)> = Vec::new();
+    // Each source reads ahead on its own thread (bounded; see `prefetch`),
+    // so parsing overlaps merging, evaluation and writing. The thread runs
+    // the source's own iterator type (no dynamic call per bar).
+    let batch = crate::prefetch::batch_for(plan.symbols.len() + plan.series.len());
+    let mut sources: Sources = Vec::new();
     let mut spacing = Vec::new();
     let mut estimated_bars = 0u64;
     for s in &plan.symbols {
@@ -190,12 +192,12 @@ fn open_sources(
         };
         let rows = reader.estimated_rows().unwrap_or(0) as u64;
         let bars = first.into_iter().chain(reader);
-        let name = s.name.clone();
-        let boxed: BoxedSource = match s.resample {
+        let info = SourceInfo::bars(s.name.clone());
+        let source = match s.resample {
             None => {
                 spacing.push(native);
                 estimated_bars += rows;
-                Box::new(bars.map(|r| r.map(Event::Bar).map_err(|e| e.to_string())))
+                prefetch(info, bars.map(bar_event), batch)
             }
             Some(iv) => {
                 let interval = Interval::from_duration(iv)
@@ -212,10 +214,10 @@ fn open_sources(
                 let per_bucket = (iv.as_secs() / native.as_secs().max(1)).max(1) as u64;
                 estimated_bars += rows / per_bucket;
                 let resampled = Resampled::new(bars, Resampler::new(interval, anchor));
-                Box::new(resampled.map(|r| r.map(Event::Bar).map_err(|e| e.to_string())))
+                prefetch(info, resampled.map(bar_event), batch)
             }
         };
-        sources.push((SourceInfo::bars(name), boxed));
+        sources.push(source);
     }
     for s in &plan.series {
         let src = config.series.get(&s.data).ok_or_else(|| {
@@ -237,22 +239,28 @@ fn open_sources(
             Some(h) => SeriesReader::open_hashed(&src.file, &opts, h)?,
             None => SeriesReader::open(&src.file, &opts)?,
         };
-        sources.push((
-            SourceInfo::series(s.name.clone()),
-            Box::new(reader.map(|r| r.map(Event::Point).map_err(|e| e.to_string()))),
-        ));
+        let points = reader.map(|r| r.map(Event::Point).map_err(|e| e.to_string()));
+        sources.push(prefetch(SourceInfo::series(s.name.clone()), points, batch));
     }
-    // Each source reads ahead on its own thread (bounded; see `prefetch`),
-    // so parsing overlaps merging, evaluation and writing.
-    let batch = crate::prefetch::batch_for(sources.len());
-    let sources = sources
-        .into_iter()
-        .map(|(info, src)| {
-            let name = format!("read {}", info.name);
-            (info, Prefetch::spawn(name, src, batch))
-        })
-        .collect();
     Ok((sources, spacing, estimated_bars))
+}
+
+/// A bar of a reader as a clock event (errors as their text).
+fn bar_event<E: std::fmt::Display>(r: Result<options::ClosedBar, E>) -> Result<Event, String> {
+    r.map(Event::Bar).map_err(|e| e.to_string())
+}
+
+/// Starts reading `src` ahead on its own thread, named after the source.
+fn prefetch<I>(
+    info: SourceInfo,
+    src: I,
+    batch: usize,
+) -> (SourceInfo, Prefetch<Result<Event, String>>)
+where
+    I: Iterator<Item = Result<Event, String>> + Send + 'static,
+{
+    let name = format!("read {}", info.name);
+    (info, Prefetch::spawn(name, src, batch))
 }
 
 /// The run settings from the config (equity, fill policy, instruments).
