@@ -91,6 +91,18 @@ enum Code {
     BarsSince,
     CrossAbove,
     CrossBelow,
+    // Superinstructions (see [`fuse`]).
+    /// `sma` of a bar field read straight from the bar: `a` = symbol,
+    /// `b` = the field node (its slot is written too), `c` = the field
+    /// (0..5: open, high, low, close, volume).
+    SmaField,
+    /// `A crosses above B` and `A crosses below B` over one state: `out` =
+    /// the `above` node, `c` = the `below` node; both operands advance (as
+    /// [`CROSS_BOTH`]).
+    CrossPairBoth,
+    /// [`Code::CrossPairBoth`], each operand advancing on its own clock (as
+    /// [`CROSS_EACH`]).
+    CrossPairEach,
 }
 
 /// One lowered node: computes `slots[out]` from operands `a`, `b`, `c`.
@@ -193,6 +205,12 @@ impl Evaluator {
     /// interval (the smallest spacing of its bars; it sizes the wall-clock
     /// windows of `change(x, 1d)`).
     pub fn new(plan: &Plan, spacing: &[SignedDuration]) -> Evaluator {
+        Evaluator::lower(plan, spacing, true)
+    }
+
+    /// [`Evaluator::new`]; `fused`: with superinstructions (see [`fuse`]),
+    /// else one instruction per node (the reference for tests).
+    fn lower(plan: &Plan, spacing: &[SignedDuration], fused: bool) -> Evaluator {
         let min_all = spacing
             .iter()
             .copied()
@@ -386,6 +404,9 @@ impl Evaluator {
                 Op::Age(s) => ins(Code::Age, u32::from(s), 0, 0, 0),
             };
             code.push(ins);
+        }
+        if fused {
+            code = fuse(code, plan);
         }
         let slots = plan
             .nodes
@@ -625,6 +646,23 @@ impl Evaluator {
                     let v = cross_step(&mut st.cross[s], ins, slots, advanced);
                     b(v[0] < v[2] && v[1] >= v[3])
                 }
+                Code::SmaField => {
+                    let bar = &bars[a].bar;
+                    let x = match ins.c {
+                        0 => bar.open,
+                        1 => bar.high,
+                        2 => bar.low,
+                        3 => bar.close,
+                        _ => bar.volume,
+                    };
+                    slots[ins.b as usize] = x;
+                    st.sma[s].update(x)
+                }
+                Code::CrossPairBoth | Code::CrossPairEach => {
+                    let v = cross_pair_step(&mut st.cross[s], ins, slots, advanced);
+                    slots[ins.c as usize] = b(v[0] < v[2] && v[1] >= v[3]);
+                    b(v[0] > v[2] && v[1] <= v[3])
+                }
             };
             slots[ins.out as usize] = v;
         }
@@ -662,6 +700,183 @@ fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f
         }
     }
     c.v
+}
+
+/// [`cross_step`] of a [`Code::CrossPairBoth`] or [`Code::CrossPairEach`].
+#[inline(always)]
+fn cross_pair_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
+    let (a, b) = (ins.a as usize, ins.b as usize);
+    if ins.code == Code::CrossPairBoth {
+        c.v = [slots[a], c.v[0], slots[b], c.v[2]];
+    } else {
+        if c.ca == 0 || c.ca & advanced != 0 {
+            c.v[1] = c.v[0];
+            c.v[0] = slots[a];
+        }
+        if c.cb == 0 || c.cb & advanced != 0 {
+            c.v[3] = c.v[2];
+            c.v[2] = slots[b];
+        }
+    }
+    c.v
+}
+
+/// The slots an instruction reads.
+fn reads(ins: &Ins) -> impl Iterator<Item = u32> {
+    let (a, b, c) = (Some(ins.a), Some(ins.b), Some(ins.c));
+    let ops = match ins.code {
+        // Operands that are symbols, series, sessions or numbers.
+        Code::Open
+        | Code::High
+        | Code::Low
+        | Code::Close
+        | Code::Volume
+        | Code::Series
+        | Code::Session
+        | Code::InSession
+        | Code::Age
+        | Code::Atr
+        | Code::Volatility
+        | Code::Gap
+        | Code::SmaField => [None, None, None],
+        Code::Neg
+        | Code::Not
+        | Code::Abs
+        | Code::Log
+        | Code::Sqrt
+        | Code::Sma
+        | Code::Ema
+        | Code::Wma
+        | Code::Rsi
+        | Code::Stdev
+        | Code::Highest
+        | Code::Lowest
+        | Code::Slope
+        | Code::Lookback
+        | Code::Change
+        | Code::Diff
+        | Code::TimeChange
+        | Code::TimeDiff
+        | Code::BarsSince => [a, None, None],
+        Code::Add
+        | Code::Sub
+        | Code::Mul
+        | Code::Div
+        | Code::Min
+        | Code::Max
+        | Code::Lt
+        | Code::Le
+        | Code::Gt
+        | Code::Ge
+        | Code::Eq
+        | Code::Ne
+        | Code::And
+        | Code::Or
+        | Code::CrossAbove
+        | Code::CrossBelow
+        | Code::CrossPairBoth
+        | Code::CrossPairEach => [a, b, None],
+        Code::If => [a, b, c],
+    };
+    ops.into_iter().flatten()
+}
+
+/// Rewrites lowered code with superinstructions, computing the same slots:
+/// - `x crosses above y` with a later `x crosses below y` reading its state
+///   become one instruction writing both slots (at the first one's place:
+///   the second one's operands are the same, already computed there, and
+///   whatever reads its slot comes after it);
+/// - `sma(s.field, n)` reads the bar directly and writes the field's slot
+///   too; the field's own instruction goes when nothing else in the code
+///   reads its slot. The slot keeps its value at every tick: the field
+///   changes only at ticks where `s` printed, and the SMA advances at
+///   every one of them (its clock includes `s`).
+fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
+    let mut code: Vec<Option<Ins>> = code.into_iter().map(Some).collect();
+    for i in 0..code.len() {
+        let Some(first) = code[i] else { continue };
+        let below = match first.code {
+            Code::CrossAbove => false,
+            Code::CrossBelow => true,
+            _ => continue,
+        };
+        if first.c == CROSS_READ {
+            continue;
+        }
+        let other = if below {
+            Code::CrossAbove
+        } else {
+            Code::CrossBelow
+        };
+        let Some(j) = (i + 1..code.len()).find(|&j| {
+            code[j].is_some_and(|o| o.code == other && o.c == CROSS_READ && o.st == first.st)
+        }) else {
+            continue;
+        };
+        let second = code[j].take().expect("found");
+        let (above, below) = if below {
+            (second.out, first.out)
+        } else {
+            (first.out, second.out)
+        };
+        code[i] = Some(Ins {
+            code: if first.c == CROSS_BOTH {
+                Code::CrossPairBoth
+            } else {
+                Code::CrossPairEach
+            },
+            out: above,
+            c: below,
+            ..first
+        });
+    }
+    for ins in code.iter_mut().flatten() {
+        if ins.code != Code::Sma {
+            continue;
+        }
+        let Op::Field(sym, field) = plan.nodes[ins.a as usize].op else {
+            continue;
+        };
+        if ins.gate & (1 << sym) == 0 {
+            continue;
+        }
+        let c = match field {
+            Field::Open => 0,
+            Field::High => 1,
+            Field::Low => 2,
+            Field::Close => 3,
+            Field::Volume => 4,
+        };
+        *ins = Ins {
+            code: Code::SmaField,
+            a: u32::from(sym),
+            b: ins.a,
+            c,
+            ..*ins
+        };
+    }
+    let mut read = vec![false; plan.nodes.len()];
+    for ins in code.iter().flatten() {
+        for r in reads(ins) {
+            read[r as usize] = true;
+        }
+    }
+    let written_by_sma: Vec<u32> = code
+        .iter()
+        .flatten()
+        .filter(|i| i.code == Code::SmaField)
+        .map(|i| i.b)
+        .collect();
+    code.into_iter()
+        .flatten()
+        .filter(|ins| {
+            let field = matches!(
+                ins.code,
+                Code::Open | Code::High | Code::Low | Code::Close | Code::Volume
+            );
+            !(field && !read[ins.out as usize] && written_by_sma.contains(&ins.out))
+        })
+        .collect()
 }
 
 /// Whether `now` is inside `session`, with the current window or gap cached
@@ -937,6 +1152,142 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 mod tests {
     use super::*;
     use crate::compile::{Arith, apply_arith};
+
+    /// Runs `source` on random bars through the fused code and through
+    /// one instruction per node, and asserts that every slot is the same
+    /// after every tick. Symbol 0 prints at most ticks, the others at
+    /// random ones (so both the gated and the ungated paths run), and some
+    /// fields are `na`. Returns the fused evaluator's code.
+    fn fused_matches_unfused(source: &str, seed: u64) -> Vec<Ins> {
+        let file = crate::syntax::parse(source).expect("parses");
+        let plan = crate::compile::compile(&file, source, &[], &[]).expect("compiles");
+        let n = plan.symbols.len();
+        let spacing = vec![SignedDuration::from_mins(1); n];
+        let mut fused = Evaluator::lower(&plan, &spacing, true);
+        let mut plain = Evaluator::lower(&plan, &spacing, false);
+        assert_eq!(
+            plain.code.len(),
+            plan.nodes.len()
+                - plan
+                    .nodes
+                    .iter()
+                    .filter(|n| matches!(n.op, Op::Const(_)))
+                    .count()
+        );
+        let mut next = crate::testing::xorshift(seed);
+        let mut price = vec![100.0; n];
+        let start: Timestamp = "2024-01-01T00:00:00Z".parse().expect("valid");
+        let (mut gated, mut ungated) = (0, 0);
+        for t in 0..4000 {
+            let now = start + SignedDuration::from_mins(t);
+            let mut printed = 0;
+            for (s, p) in price.iter_mut().enumerate() {
+                if s > 0 && next().is_multiple_of(3) || s == 0 && next().is_multiple_of(10) {
+                    continue;
+                }
+                printed += 1;
+                // Small moves, so that averages cross often.
+                *p += (next() % 21) as f64 * 0.1 - 1.0;
+                let mut field = |x: f64| {
+                    if next().is_multiple_of(40) {
+                        f64::NAN
+                    } else {
+                        x
+                    }
+                };
+                let bar = ClosedBar {
+                    bar: crate::data::Bar {
+                        time: now - SignedDuration::from_mins(1),
+                        open: field(*p - 0.5),
+                        high: field(*p + 1.0),
+                        low: field(*p - 1.0),
+                        close: field(*p),
+                        volume: field(*p * 10.0),
+                    },
+                    close: now,
+                };
+                fused.bar(s, &bar);
+                plain.bar(s, &bar);
+            }
+            if printed == n {
+                ungated += 1;
+            } else {
+                gated += 1;
+            }
+            fused.evaluate(now);
+            plain.evaluate(now);
+            for i in 0..plan.nodes.len() {
+                let (x, y) = (fused.value(i as NodeId), plain.value(i as NodeId));
+                assert!(
+                    x.to_bits() == y.to_bits() || x.is_nan() && y.is_nan(),
+                    "tick {t}, node {i} ({:?}): fused {x}, unfused {y}",
+                    plan.nodes[i].op
+                );
+            }
+        }
+        assert!(
+            gated > 100 && (n == 1 || ungated > 100),
+            "{gated} {ungated}"
+        );
+        fused.code
+    }
+
+    fn count(code: &[Ins], c: Code) -> usize {
+        code.iter().filter(|i| i.code == c).count()
+    }
+
+    #[test]
+    fn fused_sma_cross_matches_unfused() {
+        let code = fused_matches_unfused(
+            "symbol s = S\n\
+             let fast = sma(s.close, 3)\n\
+             let slow = sma(s.close, 7)\n\
+             rule enter:\n    buy s when fast crosses above slow\n\
+             rule leave:\n    sell s when fast crosses below slow\n",
+            0x1234_5678_9ABC_DEF1,
+        );
+        // The close is read by the two averages only: no instruction of
+        // its own; the two crosses are one.
+        assert_eq!(count(&code, Code::SmaField), 2);
+        assert_eq!(count(&code, Code::Close), 0);
+        assert_eq!(count(&code, Code::CrossPairBoth), 1);
+        assert_eq!(code.len(), 3);
+    }
+
+    #[test]
+    fn fused_code_matches_unfused_on_several_clocks() {
+        let code = fused_matches_unfused(
+            "symbol a = A\n\
+             symbol b = B\n\
+             symbol c = C\n\
+             let fa = sma(a.close, 3)\n\
+             let fb = sma(b.close, 4)\n\
+             let hv = sma(a.high, 2)\n\
+             let lv = sma(b.low, 3)\n\
+             let ov = sma(c.open, 2)\n\
+             let vv = sma(c.volume, 3)\n\
+             let mixed = sma(a.close - b.close, 2)\n\
+             rule r1:\n    buy a when fa crosses above fb\n\
+             rule r2:\n    sell a when fa crosses below fb\n\
+             rule r3:\n    sell b when lv crosses below hv\n\
+             rule r4:\n    buy b when lv crosses above hv\n\
+             rule r5:\n    short c when ov crosses above vv or c.volume > vv\n\
+             rule r6:\n    cover c when ov crosses below vv\n\
+             rule r7:\n    buy c when mixed crosses below a.high\n",
+            0x0DDB_1A5E_5BAD_5EED,
+        );
+        // Fields read elsewhere keep their instruction (a.close by
+        // `mixed`'s difference, a.high by r7, c.volume by r5).
+        assert_eq!(count(&code, Code::SmaField), 6);
+        assert_eq!(count(&code, Code::Sma), 1);
+        assert_eq!(count(&code, Code::Close), 2);
+        assert_eq!(count(&code, Code::High), 1);
+        assert_eq!(count(&code, Code::Volume), 1);
+        assert_eq!(count(&code, Code::Low) + count(&code, Code::Open), 0);
+        assert_eq!(count(&code, Code::CrossPairEach), 2);
+        assert_eq!(count(&code, Code::CrossPairBoth), 1);
+        assert_eq!(count(&code, Code::CrossBelow), 1);
+    }
 
     #[test]
     fn numbers_format_deterministically() {
