@@ -495,6 +495,7 @@ impl Evaluator {
 
     /// Evaluates every node at tick `now`, after the tick's bars and series
     /// values were recorded.
+    #[inline(always)]
     pub fn evaluate(&mut self, now: Timestamp) {
         self.now = Some(now);
         // When every clock of a stateful node printed (one symbol, or all

@@ -23,7 +23,8 @@ use jiff::Timestamp;
 pub struct Metrics {
     start_equity: f64,
     first_time: Option<Timestamp>,
-    last_time: Option<Timestamp>,
+    /// The last mark's time in seconds (meaningful once `first_time` is set).
+    last_second: i64,
     peak: f64,
     max_drawdown: f64,
     // daily returns
@@ -69,7 +70,7 @@ impl Metrics {
         Metrics {
             start_equity,
             first_time: None,
-            last_time: None,
+            last_second: 0,
             peak: start_equity,
             max_drawdown: 0.0,
             current_day: None,
@@ -94,7 +95,8 @@ impl Metrics {
     /// while the peak is not positive; `NaN` for a `NaN` equity).
     #[inline]
     pub fn mark(&mut self, time: Timestamp, equity: f64, exposed: bool) -> f64 {
-        self.last_time = Some(time);
+        let secs = time.as_second();
+        self.last_second = secs;
         self.marks += 1;
         self.marks_exposed += u64::from(exposed);
         if equity > self.peak {
@@ -105,8 +107,10 @@ impl Metrics {
         } else {
             1.0 - equity / self.peak
         };
-        self.max_drawdown = self.max_drawdown.max(drawdown);
-        let secs = time.as_second();
+        // `f64::max` (the maximum is never NaN; a NaN drawdown is skipped).
+        if drawdown > self.max_drawdown {
+            self.max_drawdown = drawdown;
+        }
         if secs >= self.day_end {
             let day = secs.div_euclid(86_400);
             if self.current_day.is_some() {
@@ -154,9 +158,9 @@ impl Metrics {
             m.close_day();
         }
         let total_return = m.day_close_equity / m.start_equity - 1.0;
-        let years = match (m.first_time, m.last_time) {
-            (Some(a), Some(b)) => (b.as_second() - a.as_second()) as f64 / (365.25 * 86_400.0),
-            _ => 0.0,
+        let years = match m.first_time {
+            Some(a) => (m.last_second - a.as_second()) as f64 / (365.25 * 86_400.0),
+            None => 0.0,
         };
         let cagr = (years * 365.25 >= 1.0 && m.day_close_equity > 0.0)
             .then(|| (m.day_close_equity / m.start_equity).powf(1.0 / years) - 1.0);
