@@ -185,6 +185,8 @@ pub struct Evaluator {
     code: Vec<Ins>,
     states: States,
     aggs: Vec<(u16, SessionAgg)>,
+    /// The symbols with session aggregates (bit i = symbol i).
+    agg_symbols: u64,
     sessions: Vec<crate::session::Session>,
     /// Per symbol, the latest bar: before the first one, a bar of NaN
     /// prices (so that fields read as `na` with no test) and bit i of
@@ -423,6 +425,7 @@ impl Evaluator {
             code,
             states,
             in_session: vec![(Timestamp::MAX, Timestamp::MIN, false); plan.sessions.len()],
+            agg_symbols: aggs.iter().fold(0, |m, (sym, _)| m | 1 << sym),
             aggs,
             sessions: plan.sessions.iter().map(|s| s.session.clone()).collect(),
             bars: vec![NO_BAR; plan.symbols.len()],
@@ -441,9 +444,11 @@ impl Evaluator {
         self.bars[symbol] = *bar;
         self.seen |= 1 << symbol;
         self.advanced |= 1 << symbol;
-        for (sym, agg) in &mut self.aggs {
-            if *sym as usize == symbol {
-                agg.update(bar);
+        if self.agg_symbols >> symbol & 1 != 0 {
+            for (sym, agg) in &mut self.aggs {
+                if *sym as usize == symbol {
+                    agg.update(bar);
+                }
             }
         }
     }
@@ -882,6 +887,7 @@ fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
 
 /// Whether `now` is inside `session`, with the current window or gap cached
 /// in `cache` so that most ticks need no time-zone arithmetic.
+#[inline(always)]
 fn in_session(
     cache: &mut (Timestamp, Timestamp, bool),
     session: &crate::session::Session,
@@ -891,6 +897,16 @@ fn in_session(
     if from <= now && now < until {
         return inside;
     }
+    locate_session(cache, session, now)
+}
+
+/// [`in_session`] outside the cached window or gap.
+#[inline(never)]
+fn locate_session(
+    cache: &mut (Timestamp, Timestamp, bool),
+    session: &crate::session::Session,
+    now: Timestamp,
+) -> bool {
     let entry = match session.locate(now) {
         crate::session::Location::Inside { start, end, .. } => (start, end, true),
         crate::session::Location::Outside { next_start } => {
