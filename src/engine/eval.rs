@@ -93,9 +93,12 @@ enum Code {
     CrossBelow,
     // Superinstructions (see [`fuse`]).
     /// `sma` of a bar field read straight from the bar: `a` = symbol,
-    /// `b` = the field node (its slot is written too), `c` = the field
-    /// (0..5: open, high, low, close, volume).
+    /// `b` = the field node, `c` = the field (0..5: open, high, low, close,
+    /// volume).
     SmaField,
+    /// [`Code::SmaField`] that also writes the field's slot (read from
+    /// outside the evaluation, and by no other instruction).
+    SmaFieldStore,
     /// `A crosses above B` and `A crosses below B` over one state: `out` =
     /// the `above` node, `c` = the `below` node; both operands advance (as
     /// [`CROSS_BOTH`]).
@@ -652,15 +655,9 @@ impl Evaluator {
                     let v = cross_step(&mut st.cross[s], ins, slots, advanced);
                     b(v[0] < v[2] && v[1] >= v[3])
                 }
-                Code::SmaField => {
-                    let bar = &bars[a].bar;
-                    let x = match ins.c {
-                        0 => bar.open,
-                        1 => bar.high,
-                        2 => bar.low,
-                        3 => bar.close,
-                        _ => bar.volume,
-                    };
+                Code::SmaField => st.sma[s].update(field(&bars[a].bar, ins.c)),
+                Code::SmaFieldStore => {
+                    let x = field(&bars[a].bar, ins.c);
                     slots[ins.b as usize] = x;
                     st.sma[s].update(x)
                 }
@@ -708,6 +705,18 @@ fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f
     c.v
 }
 
+/// Field `c` of `bar` (0..5: open, high, low, close, volume).
+#[inline(always)]
+fn field(bar: &crate::data::Bar, c: u32) -> f64 {
+    match c {
+        0 => bar.open,
+        1 => bar.high,
+        2 => bar.low,
+        3 => bar.close,
+        _ => bar.volume,
+    }
+}
+
 /// [`cross_step`] of a [`Code::CrossPairBoth`] or [`Code::CrossPairEach`].
 #[inline(always)]
 fn cross_pair_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
@@ -744,7 +753,8 @@ fn reads(ins: &Ins) -> impl Iterator<Item = u32> {
         | Code::Atr
         | Code::Volatility
         | Code::Gap
-        | Code::SmaField => [None, None, None],
+        | Code::SmaField
+        | Code::SmaFieldStore => [None, None, None],
         Code::Neg
         | Code::Not
         | Code::Abs
@@ -793,10 +803,11 @@ fn reads(ins: &Ins) -> impl Iterator<Item = u32> {
 ///   the second one's operands are the same, already computed there, and
 ///   whatever reads its slot comes after it);
 /// - `sma(s.field, n)` reads the bar directly and writes the field's slot
-///   too; the field's own instruction goes when nothing else in the code
-///   reads its slot. The slot keeps its value at every tick: the field
-///   changes only at ticks where `s` printed, and the SMA advances at
-///   every one of them (its clock includes `s`).
+///   too if it is read from outside (see [`Plan::read_outside`]); the
+///   field's own instruction goes when nothing else in the code reads its
+///   slot. The slot then keeps its value at every tick: the field changes
+///   only at ticks where `s` printed, and the SMA advances at every one of
+///   them (its clock includes `s`). A field read by nobody keeps no slot.
 fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
     let mut code: Vec<Option<Ins>> = code.into_iter().map(Some).collect();
     for i in 0..code.len() {
@@ -867,12 +878,18 @@ fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
             read[r as usize] = true;
         }
     }
-    let written_by_sma: Vec<u32> = code
-        .iter()
-        .flatten()
-        .filter(|i| i.code == Code::SmaField)
-        .map(|i| i.b)
-        .collect();
+    // A field read by no other instruction loses its own; the averages
+    // over it keep its slot only if it is read from outside.
+    let outside = plan.read_outside();
+    let mut written_by_sma = Vec::new();
+    for ins in code.iter_mut().flatten() {
+        if ins.code == Code::SmaField {
+            written_by_sma.push(ins.b);
+            if !read[ins.b as usize] && outside[ins.b as usize] {
+                ins.code = Code::SmaFieldStore;
+            }
+        }
+    }
     code.into_iter()
         .flatten()
         .filter(|ins| {
@@ -1174,10 +1191,14 @@ mod tests {
     /// one instruction per node, and asserts that every slot is the same
     /// after every tick. Symbol 0 prints at most ticks, the others at
     /// random ones (so both the gated and the ungated paths run), and some
-    /// fields are `na`. Returns the fused evaluator's code.
-    fn fused_matches_unfused(source: &str, seed: u64) -> Vec<Ins> {
+    /// fields are `na`. The fused code keeps no slot for a field read by
+    /// nobody (no instruction, nothing outside): those are not compared.
+    /// `extra`: `let`s asked for as `eval` outputs. Returns the fused
+    /// evaluator's code.
+    fn fused_matches_unfused(source: &str, extra: &[&str], seed: u64) -> Vec<Ins> {
         let file = crate::syntax::parse(source).expect("parses");
-        let plan = crate::compile::compile(&file, source, &[], &[]).expect("compiles");
+        let plan = crate::compile::compile(&file, source, &[], extra).expect("compiles");
+        let outside = plan.read_outside();
         let n = plan.symbols.len();
         let spacing = vec![SignedDuration::from_mins(1); n];
         let mut fused = Evaluator::lower(&plan, &spacing, true);
@@ -1233,12 +1254,20 @@ mod tests {
             }
             fused.evaluate(now);
             plain.evaluate(now);
-            for i in 0..plan.nodes.len() {
+            for (i, (node, &read)) in plan.nodes.iter().zip(&outside).enumerate() {
+                let kept = !matches!(node.op, Op::Field(..))
+                    || fused.code.iter().any(|ins| {
+                        ins.out == i as u32 || ins.code == Code::SmaFieldStore && ins.b == i as u32
+                    });
+                assert!(kept || !read, "node {i} is read but not kept");
+                if !kept {
+                    continue;
+                }
                 let (x, y) = (fused.value(i as NodeId), plain.value(i as NodeId));
                 assert!(
                     x.to_bits() == y.to_bits() || x.is_nan() && y.is_nan(),
                     "tick {t}, node {i} ({:?}): fused {x}, unfused {y}",
-                    plan.nodes[i].op
+                    node.op
                 );
             }
         }
@@ -1261,11 +1290,13 @@ mod tests {
              let slow = sma(s.close, 7)\n\
              rule enter:\n    buy s when fast crosses above slow\n\
              rule leave:\n    sell s when fast crosses below slow\n",
+            &[],
             0x1234_5678_9ABC_DEF1,
         );
         // The close is read by the two averages only: no instruction of
         // its own; the two crosses are one.
         assert_eq!(count(&code, Code::SmaField), 2);
+        assert_eq!(count(&code, Code::SmaFieldStore), 0);
         assert_eq!(count(&code, Code::Close), 0);
         assert_eq!(count(&code, Code::CrossPairBoth), 1);
         assert_eq!(code.len(), 3);
@@ -1291,6 +1322,7 @@ mod tests {
              rule r5:\n    short c when ov crosses above vv or c.volume > vv\n\
              rule r6:\n    cover c when ov crosses below vv\n\
              rule r7:\n    buy c when mixed crosses below a.high\n",
+            &[],
             0x0DDB_1A5E_5BAD_5EED,
         );
         // Fields read elsewhere keep their instruction (a.close by
@@ -1304,6 +1336,27 @@ mod tests {
         assert_eq!(count(&code, Code::CrossPairEach), 2);
         assert_eq!(count(&code, Code::CrossPairBoth), 1);
         assert_eq!(count(&code, Code::CrossBelow), 1);
+    }
+
+    /// A field read from outside only (an `eval` output) keeps its slot.
+    #[test]
+    fn fused_sma_keeps_a_field_read_from_outside() {
+        let code = fused_matches_unfused(
+            "symbol s = S\n\
+             symbol t = T\n\
+             let c = s.close\n\
+             let fast = sma(c, 3)\n\
+             let slow = sma(s.close, 5)\n\
+             let lows = sma(t.low, 4)\n\
+             rule enter:\n    buy s when fast crosses above slow\n\
+             rule other:\n    buy t when lows > 100\n",
+            &["c"],
+            0x5DEE_CE66_D1CE_4E5B,
+        );
+        assert_eq!(count(&code, Code::SmaFieldStore), 2);
+        assert_eq!(count(&code, Code::SmaField), 1);
+        assert_eq!(count(&code, Code::Close) + count(&code, Code::Low), 0);
+        assert_eq!(count(&code, Code::CrossAbove), 1);
     }
 
     #[test]
