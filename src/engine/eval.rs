@@ -525,7 +525,7 @@ impl Evaluator {
         let st = &mut self.states;
         let (bars, seen) = (&self.bars[..], self.seen);
         let bar_of = |a: usize| (seen >> a & 1 != 0).then(|| &bars[a]);
-        let b = |x: bool| f64::from(u8::from(x));
+        let b = |x: bool| if x { 1.0 } else { 0.0 };
         for ins in &self.code {
             // Stateful nodes advance on their clock, else keep the slot.
             if GATED && ins.gate != 0 && ins.gate & advanced == 0 {
@@ -661,7 +661,14 @@ impl Evaluator {
                     slots[ins.b as usize] = x;
                     st.sma[s].update(x)
                 }
-                Code::CrossPairBoth | Code::CrossPairEach => {
+                Code::CrossPairBoth => {
+                    let c = &mut st.cross[s];
+                    c.v = [slots[a], c.v[0], slots[ins.b as usize], c.v[2]];
+                    let v = c.v;
+                    slots[ins.c as usize] = b(v[0] < v[2] && v[1] >= v[3]);
+                    b(v[0] > v[2] && v[1] <= v[3])
+                }
+                Code::CrossPairEach => {
                     let v = cross_pair_step(&mut st.cross[s], ins, slots, advanced);
                     slots[ins.c as usize] = b(v[0] < v[2] && v[1] >= v[3]);
                     b(v[0] > v[2] && v[1] <= v[3])
@@ -717,21 +724,17 @@ fn field(bar: &crate::data::Bar, c: u32) -> f64 {
     }
 }
 
-/// [`cross_step`] of a [`Code::CrossPairBoth`] or [`Code::CrossPairEach`].
+/// [`cross_step`] of a [`Code::CrossPairEach`].
 #[inline(always)]
 fn cross_pair_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
     let (a, b) = (ins.a as usize, ins.b as usize);
-    if ins.code == Code::CrossPairBoth {
-        c.v = [slots[a], c.v[0], slots[b], c.v[2]];
-    } else {
-        if c.ca == 0 || c.ca & advanced != 0 {
-            c.v[1] = c.v[0];
-            c.v[0] = slots[a];
-        }
-        if c.cb == 0 || c.cb & advanced != 0 {
-            c.v[3] = c.v[2];
-            c.v[2] = slots[b];
-        }
+    if c.ca == 0 || c.ca & advanced != 0 {
+        c.v[1] = c.v[0];
+        c.v[0] = slots[a];
+    }
+    if c.cb == 0 || c.cb & advanced != 0 {
+        c.v[3] = c.v[2];
+        c.v[2] = slots[b];
     }
     c.v
 }
