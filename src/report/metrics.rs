@@ -27,6 +27,9 @@ pub struct Metrics {
     last_second: i64,
     peak: f64,
     max_drawdown: f64,
+    /// The drawdown of the last mark (0 before the first: the starting
+    /// equity is its own peak).
+    last_drawdown: f64,
     // daily returns
     current_day: Option<i64>,
     /// First second after the current UTC day (avoids a division per mark).
@@ -73,6 +76,7 @@ impl Metrics {
             last_second: 0,
             peak: start_equity,
             max_drawdown: 0.0,
+            last_drawdown: 0.0,
             current_day: None,
             day_end: i64::MIN,
             day_close_equity: start_equity,
@@ -99,18 +103,27 @@ impl Metrics {
         self.last_second = secs;
         self.marks += 1;
         self.marks_exposed += u64::from(exposed);
-        if equity > self.peak {
-            self.peak = equity;
-        }
-        let drawdown = if self.peak <= 0.0 || equity >= self.peak {
-            0.0
+        let drawdown = if equity == self.day_close_equity {
+            // The last mark's equity (or the starting one): the peak has
+            // not moved since, nor the drawdown (a flat book, most marks).
+            self.last_drawdown
         } else {
-            1.0 - equity / self.peak
+            if equity > self.peak {
+                self.peak = equity;
+            }
+            let drawdown = if self.peak <= 0.0 || equity >= self.peak {
+                0.0
+            } else {
+                1.0 - equity / self.peak
+            };
+            // `f64::max` (the maximum is never NaN; a NaN drawdown is
+            // skipped).
+            if drawdown > self.max_drawdown {
+                self.max_drawdown = drawdown;
+            }
+            self.last_drawdown = drawdown;
+            drawdown
         };
-        // `f64::max` (the maximum is never NaN; a NaN drawdown is skipped).
-        if drawdown > self.max_drawdown {
-            self.max_drawdown = drawdown;
-        }
         if secs >= self.day_end {
             let day = secs.div_euclid(86_400);
             if self.current_day.is_some() {
@@ -214,6 +227,43 @@ mod tests {
         assert!((s.sharpe.unwrap() - mean / sd * 252f64.sqrt()).abs() < 1e-9);
         let dd = (0.01f64 / 4.0).sqrt();
         assert!((s.sortino.unwrap() - mean / dd * 252f64.sqrt()).abs() < 1e-9);
+    }
+
+    /// The drawdown of every mark (equity repeated, as a flat book marks
+    /// it, or not; falling below zero; `na`) is the definition's.
+    #[test]
+    fn drawdown_of_every_mark_is_the_definition() {
+        let mut next = crate::testing::xorshift(0xD0D0_CAFE_F00D_0001);
+        for start in [100.0, 0.0, -5.0] {
+            let mut m = Metrics::new(start);
+            let (mut peak, mut max_dd) = (start, 0.0f64);
+            let mut equity = start;
+            for i in 0..20_000 {
+                equity = match next() % 10 {
+                    0..=4 => equity,
+                    5 => f64::NAN,
+                    6 => -equity,
+                    _ => {
+                        (if equity.is_nan() { start } else { equity }) + (next() % 21) as f64 - 10.0
+                    }
+                };
+                let dd = m.mark(day(i / 100), equity, false);
+                if equity > peak {
+                    peak = equity;
+                }
+                let want = if peak <= 0.0 || equity >= peak {
+                    0.0
+                } else {
+                    1.0 - equity / peak
+                };
+                max_dd = max_dd.max(want);
+                assert!(
+                    dd.to_bits() == want.to_bits() || dd.is_nan() && want.is_nan(),
+                    "{i}"
+                );
+                assert_eq!(m.max_drawdown.to_bits(), max_dd.to_bits(), "{i}");
+            }
+        }
     }
 
     #[test]
