@@ -415,6 +415,12 @@ impl Book {
                 self.pending[symbol] = orders;
             }
         }
+        // No lot with a time limit, stop, target or trailing stop: the
+        // checks below would do nothing.
+        if self.protected[symbol] == 0 {
+            self.last_close[symbol] = bar.close;
+            return;
+        }
         // 2. Time limits at the open.
         let mut i = 0;
         while i < self.lots[symbol].len() {
