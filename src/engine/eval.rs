@@ -1129,7 +1129,8 @@ fn round(x: f64) -> f64 {
 /// Writes the decimal `m x 10^-e` (`m` a nonzero integer below 2^53) as
 /// Rust's `Display` writes a double: no exponent, no trailing zeros.
 fn write_decimal(m: f64, e: u32, out: &mut String) {
-    let mut n = m.abs() as u64;
+    // Below 2^53: the signed conversion (one instruction) is exact.
+    let mut n = m.abs() as i64 as u64;
     let mut e = e as usize;
     while e > 0 && n.is_multiple_of(10) {
         n /= 10;
@@ -1174,7 +1175,10 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
         i -= 1;
         buf[i] = b'-';
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    // Validated whole (word at a time: fewer instructions than the short
+    // unaligned tail), then cut at `i` (ASCII: every index is a boundary).
+    let all = std::str::from_utf8(&buf).unwrap_or_default();
+    out.push_str(all.get(i..).unwrap_or_default());
 }
 
 /// "00" to "99", for writing two digits at a time.
