@@ -99,6 +99,13 @@ enum Code {
     /// [`Code::SmaField`] that also writes the field's slot (read from
     /// outside the evaluation, and by no other instruction).
     SmaFieldStore,
+    /// [`Code::SmaField`] of each field (the field in the opcode: no
+    /// selection at run time).
+    SmaOpen,
+    SmaHigh,
+    SmaLow,
+    SmaClose,
+    SmaVolume,
     /// `A crosses above B` and `A crosses below B` over one state: `out` =
     /// the `above` node, `c` = the `below` node; both operands advance (as
     /// [`CROSS_BOTH`]).
@@ -656,6 +663,11 @@ impl Evaluator {
                     b(v[0] < v[2] && v[1] >= v[3])
                 }
                 Code::SmaField => st.sma[s].update(field(&bars[a].bar, ins.c)),
+                Code::SmaOpen => st.sma[s].update(bars[a].bar.open),
+                Code::SmaHigh => st.sma[s].update(bars[a].bar.high),
+                Code::SmaLow => st.sma[s].update(bars[a].bar.low),
+                Code::SmaClose => st.sma[s].update(bars[a].bar.close),
+                Code::SmaVolume => st.sma[s].update(bars[a].bar.volume),
                 Code::SmaFieldStore => {
                     let x = field(&bars[a].bar, ins.c);
                     slots[ins.b as usize] = x;
@@ -757,7 +769,12 @@ fn reads(ins: &Ins) -> impl Iterator<Item = u32> {
         | Code::Volatility
         | Code::Gap
         | Code::SmaField
-        | Code::SmaFieldStore => [None, None, None],
+        | Code::SmaFieldStore
+        | Code::SmaOpen
+        | Code::SmaHigh
+        | Code::SmaLow
+        | Code::SmaClose
+        | Code::SmaVolume => [None, None, None],
         Code::Neg
         | Code::Not
         | Code::Abs
@@ -888,9 +905,17 @@ fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
     for ins in code.iter_mut().flatten() {
         if ins.code == Code::SmaField {
             written_by_sma.push(ins.b);
-            if !read[ins.b as usize] && outside[ins.b as usize] {
-                ins.code = Code::SmaFieldStore;
-            }
+            ins.code = if !read[ins.b as usize] && outside[ins.b as usize] {
+                Code::SmaFieldStore
+            } else {
+                match ins.c {
+                    0 => Code::SmaOpen,
+                    1 => Code::SmaHigh,
+                    2 => Code::SmaLow,
+                    3 => Code::SmaClose,
+                    _ => Code::SmaVolume,
+                }
+            };
         }
     }
     code.into_iter()
@@ -1286,6 +1311,17 @@ mod tests {
     }
 
     fn count(code: &[Ins], c: Code) -> usize {
+        if c == Code::SmaField {
+            // Whichever the field.
+            let fields = [
+                Code::SmaOpen,
+                Code::SmaHigh,
+                Code::SmaLow,
+                Code::SmaClose,
+                Code::SmaVolume,
+            ];
+            return code.iter().filter(|i| fields.contains(&i.code)).count();
+        }
         code.iter().filter(|i| i.code == c).count()
     }
 
