@@ -106,6 +106,13 @@ enum Code {
     SmaLow,
     SmaClose,
     SmaVolume,
+    /// Two [`Code::SmaOpen`]... over the same field: `st` and `out` the
+    /// first one's, `c` and `b` the second one's state and slot.
+    SmaPairOpen,
+    SmaPairHigh,
+    SmaPairLow,
+    SmaPairClose,
+    SmaPairVolume,
     /// `A crosses above B` and `A crosses below B` over one state: `out` =
     /// the `above` node, `c` = the `below` node; both operands advance (as
     /// [`CROSS_BOTH`]).
@@ -668,6 +675,11 @@ impl Evaluator {
                 Code::SmaLow => st.sma[s].update(bars[a].bar.low),
                 Code::SmaClose => st.sma[s].update(bars[a].bar.close),
                 Code::SmaVolume => st.sma[s].update(bars[a].bar.volume),
+                Code::SmaPairOpen => sma_pair(&mut st.sma, slots, ins, bars[a].bar.open),
+                Code::SmaPairHigh => sma_pair(&mut st.sma, slots, ins, bars[a].bar.high),
+                Code::SmaPairLow => sma_pair(&mut st.sma, slots, ins, bars[a].bar.low),
+                Code::SmaPairClose => sma_pair(&mut st.sma, slots, ins, bars[a].bar.close),
+                Code::SmaPairVolume => sma_pair(&mut st.sma, slots, ins, bars[a].bar.volume),
                 Code::SmaFieldStore => {
                     let x = field(&bars[a].bar, ins.c);
                     slots[ins.b as usize] = x;
@@ -724,6 +736,14 @@ fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f
     c.v
 }
 
+/// A [`Code::SmaPairOpen`]...: the second average of `x` into its slot,
+/// the first one's returned.
+#[inline(always)]
+fn sma_pair(sma: &mut [Sma], slots: &mut [f64], ins: &Ins, x: f64) -> f64 {
+    slots[ins.b as usize] = sma[ins.c as usize].update(x);
+    sma[ins.st as usize].update(x)
+}
+
 /// Field `c` of `bar` (0..5: open, high, low, close, volume).
 #[inline(always)]
 fn field(bar: &crate::data::Bar, c: u32) -> f64 {
@@ -774,7 +794,12 @@ fn reads(ins: &Ins) -> impl Iterator<Item = u32> {
         | Code::SmaHigh
         | Code::SmaLow
         | Code::SmaClose
-        | Code::SmaVolume => [None, None, None],
+        | Code::SmaVolume
+        | Code::SmaPairOpen
+        | Code::SmaPairHigh
+        | Code::SmaPairLow
+        | Code::SmaPairClose
+        | Code::SmaPairVolume => [None, None, None],
         Code::Neg
         | Code::Not
         | Code::Abs
@@ -917,6 +942,32 @@ fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
                 }
             };
         }
+    }
+    // Two averages of one field (fast and slow) are one instruction, at the
+    // first one's place (the field is there already; whatever reads the
+    // second one's slot comes after it).
+    for i in 0..code.len() {
+        let Some(first) = code[i] else { continue };
+        let pair = match first.code {
+            Code::SmaOpen => Code::SmaPairOpen,
+            Code::SmaHigh => Code::SmaPairHigh,
+            Code::SmaLow => Code::SmaPairLow,
+            Code::SmaClose => Code::SmaPairClose,
+            Code::SmaVolume => Code::SmaPairVolume,
+            _ => continue,
+        };
+        let Some(j) = (i + 1..code.len()).find(|&j| {
+            code[j].is_some_and(|o| (o.code, o.a, o.gate) == (first.code, first.a, first.gate))
+        }) else {
+            continue;
+        };
+        let second = code[j].take().expect("found");
+        code[i] = Some(Ins {
+            code: pair,
+            b: second.out,
+            c: second.st,
+            ..first
+        });
     }
     code.into_iter()
         .flatten()
@@ -1320,7 +1371,15 @@ mod tests {
                 Code::SmaClose,
                 Code::SmaVolume,
             ];
-            return code.iter().filter(|i| fields.contains(&i.code)).count();
+            let pairs = [
+                Code::SmaPairOpen,
+                Code::SmaPairHigh,
+                Code::SmaPairLow,
+                Code::SmaPairClose,
+                Code::SmaPairVolume,
+            ];
+            return code.iter().filter(|i| fields.contains(&i.code)).count()
+                + 2 * code.iter().filter(|i| pairs.contains(&i.code)).count();
         }
         code.iter().filter(|i| i.code == c).count()
     }
@@ -1337,12 +1396,13 @@ mod tests {
             0x1234_5678_9ABC_DEF1,
         );
         // The close is read by the two averages only: no instruction of
-        // its own; the two crosses are one.
+        // its own; the two averages are one, and so are the two crosses.
         assert_eq!(count(&code, Code::SmaField), 2);
+        assert_eq!(count(&code, Code::SmaPairClose), 1);
         assert_eq!(count(&code, Code::SmaFieldStore), 0);
         assert_eq!(count(&code, Code::Close), 0);
         assert_eq!(count(&code, Code::CrossPairBoth), 1);
-        assert_eq!(code.len(), 3);
+        assert_eq!(code.len(), 2);
     }
 
     #[test]
@@ -1364,13 +1424,21 @@ mod tests {
              rule r4:\n    buy b when lv crosses above hv\n\
              rule r5:\n    short c when ov crosses above vv or c.volume > vv\n\
              rule r6:\n    cover c when ov crosses below vv\n\
-             rule r7:\n    buy c when mixed crosses below a.high\n",
+             rule r7:\n    buy c when mixed crosses below a.high\n\
+             let fa2 = sma(a.close, 5)\n\
+             let lv2 = sma(b.low, 6)\n\
+             let lv3 = sma(b.low, 2)\n\
+             rule r8:\n    sell c when fa2 > fa and lv2 < lv3\n",
             &[],
             0x0DDB_1A5E_5BAD_5EED,
         );
         // Fields read elsewhere keep their instruction (a.close by
         // `mixed`'s difference, a.high by r7, c.volume by r5).
-        assert_eq!(count(&code, Code::SmaField), 6);
+        assert_eq!(count(&code, Code::SmaField), 9);
+        // a.close twice and b.low three times: two pairs and one single.
+        assert_eq!(count(&code, Code::SmaPairClose), 1);
+        assert_eq!(count(&code, Code::SmaPairLow), 1);
+        assert_eq!(count(&code, Code::SmaLow), 1);
         assert_eq!(count(&code, Code::Sma), 1);
         assert_eq!(count(&code, Code::Close), 2);
         assert_eq!(count(&code, Code::High), 1);
