@@ -1021,7 +1021,19 @@ pub fn format_value(v: f64, unit: Unit) -> String {
 }
 
 /// Appends [`format_value`] of `v` to `out`.
+#[inline]
 pub fn format_value_into(v: f64, unit: Unit, out: &mut String) {
+    // Numbers (most values) without the frame of the formatting machinery.
+    if unit == Unit::Number && !v.is_nan() {
+        format_number_into(v, out);
+    } else {
+        format_other_into(v, unit, out);
+    }
+}
+
+/// [`format_value_into`] of `na` and of the units other than numbers.
+#[inline(never)]
+fn format_other_into(v: f64, unit: Unit, out: &mut String) {
     use std::fmt::Write;
     if v.is_nan() {
         out.push_str("na");
