@@ -332,6 +332,72 @@ pub struct Plan {
     pub params: Vec<(String, f64, Unit)>,
 }
 
+impl Plan {
+    /// Which nodes are read from outside the evaluation (`true` at their
+    /// index): rule conditions, their explanations, sizing, exits, and
+    /// `eval` outputs. The evaluator need not keep the slot of a node read
+    /// neither there nor by another node.
+    pub fn read_outside(&self) -> Vec<bool> {
+        fn explained(e: &Explain, read: &mut [bool]) {
+            match e {
+                Explain::Value { node, .. }
+                | Explain::InSession { node, .. }
+                | Explain::Flag { node, .. } => read[*node as usize] = true,
+                Explain::Compare { node, lhs, rhs, .. } | Explain::Logic { node, lhs, rhs, .. } => {
+                    read[*node as usize] = true;
+                    explained(lhs, read);
+                    explained(rhs, read);
+                }
+                Explain::Move {
+                    node,
+                    amount,
+                    change,
+                    ..
+                } => {
+                    read[*node as usize] = true;
+                    read[*change as usize] = true;
+                    explained(amount, read);
+                }
+                Explain::Not { node, inner } | Explain::Let { node, inner, .. } => {
+                    read[*node as usize] = true;
+                    explained(inner, read);
+                }
+                Explain::Paren(inner) => explained(inner, read),
+            }
+        }
+        let mut read = vec![false; self.nodes.len()];
+        for r in &self.rules {
+            let mut nodes: Vec<NodeId> = Vec::new();
+            nodes.extend(r.condition);
+            nodes.extend(r.exit_when);
+            nodes.extend([r.stop, r.target, r.trail].iter().flatten().map(|d| d.node));
+            if let Some(s) = r.sizing {
+                match s.base {
+                    SizeSpec::Units(n)
+                    | SizeSpec::Contracts(n)
+                    | SizeSpec::FractionOfEquity(n)
+                    | SizeSpec::Risk(n) => nodes.push(n),
+                    SizeSpec::TargetVol(n, vol) => nodes.extend([n, vol]),
+                }
+                nodes.extend(s.scale);
+                nodes.extend(s.cap.map(|c| match c {
+                    CapSpec::Quantity(n) | CapSpec::FractionOfEquity(n) => n,
+                }));
+            }
+            for n in nodes {
+                read[n as usize] = true;
+            }
+            for e in [&r.explain, &r.exit_explain].into_iter().flatten() {
+                explained(e, &mut read);
+            }
+        }
+        for (_, n) in &self.outputs {
+            read[*n as usize] = true;
+        }
+        read
+    }
+}
+
 /// A problem compiling a checked file (an override of the wrong unit, a
 /// construct the checker let through that cannot run).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -296,6 +296,9 @@ pub struct Book {
     /// limit (bars of a symbol with none and no pending order only update
     /// its close).
     protected: Vec<u32>,
+    /// Pending orders and protected lots over all symbols (0: every bar
+    /// only updates its symbol's close, with no per-symbol test).
+    busy: usize,
 }
 
 impl Book {
@@ -311,6 +314,7 @@ impl Book {
             policy,
             open_lots: 0,
             protected: vec![0; n],
+            busy: 0,
         }
     }
 
@@ -360,7 +364,10 @@ impl Book {
     /// once at the symbol's latest close; otherwise it waits for the next bar.
     pub fn submit(&mut self, order: Order, now: Timestamp, events: &mut Vec<Event>) {
         match self.policy {
-            FillPolicy::NextOpen => self.pending[order.symbol].push(order),
+            FillPolicy::NextOpen => {
+                self.busy += 1;
+                self.pending[order.symbol].push(order);
+            }
             FillPolicy::Close => {
                 let price = self.last_close[order.symbol];
                 if price.is_nan() {
@@ -380,7 +387,7 @@ impl Book {
     /// stops, and records its close for marking.
     #[inline]
     pub fn on_bar(&mut self, symbol: usize, bar: &Bar, events: &mut Vec<Event>) {
-        if self.protected[symbol] == 0 && self.pending[symbol].is_empty() {
+        if self.busy == 0 || self.protected[symbol] == 0 && self.pending[symbol].is_empty() {
             // Nothing to fill, no time limit, stop, target or trailing stop
             // to check: only the close matters.
             self.last_close[symbol] = bar.close;
@@ -397,6 +404,7 @@ impl Book {
             let mut orders = std::mem::take(&mut self.pending[symbol]);
             for order in orders.drain(..) {
                 if bar.time >= order.signal_time {
+                    self.busy -= 1;
                     self.execute(order, bar.open, bar.time, events);
                 } else {
                     self.pending[symbol].push(order);
@@ -406,6 +414,12 @@ impl Book {
             if self.pending[symbol].is_empty() {
                 self.pending[symbol] = orders;
             }
+        }
+        // No lot with a time limit, stop, target or trailing stop: the
+        // checks below would do nothing.
+        if self.protected[symbol] == 0 {
+            self.last_close[symbol] = bar.close;
+            return;
         }
         // 2. Time limits at the open.
         let mut i = 0;
@@ -635,6 +649,7 @@ impl Book {
         };
         if !lot.unprotected() {
             self.protected[symbol] += 1;
+            self.busy += 1;
         }
         self.lots[symbol].push(lot);
         events.push(Event::Filled(Fill {
@@ -689,6 +704,7 @@ impl Book {
     ) {
         if !lot.unprotected() {
             self.protected[symbol] -= 1;
+            self.busy -= 1;
         }
         let (fill_rule, signal_time) = by.unwrap_or((lot.rule, time));
         let direction = match lot.side {
@@ -813,6 +829,67 @@ mod tests {
             close: c,
             volume: f64::NAN,
         }
+    }
+
+    /// `busy` counts the pending orders and protected lots, through
+    /// orders waiting for a later bar, fills, reversals and protective
+    /// exits on two symbols.
+    #[test]
+    fn busy_counts_pending_orders_and_protected_lots() {
+        let mut b = Book::new(
+            vec![Instrument::default(), Instrument::default()],
+            0.0,
+            FillPolicy::NextOpen,
+        );
+        let mut ev = Vec::new();
+        let mut next = crate::testing::xorshift(0xB00C_5EED_0000_0001);
+        let start = ts("2024-01-01T00:00:00Z");
+        let mut price = [100.0, 50.0];
+        for i in 0..3_000 {
+            let t = start + SignedDuration::from_mins(i);
+            let sym = (next() % 2) as usize;
+            if next().is_multiple_of(4) {
+                let intents = [
+                    Intent::Buy,
+                    Intent::Sell,
+                    Intent::Short,
+                    Intent::Cover,
+                    Intent::Exit,
+                ];
+                let mut o = order(intents[(next() % 5) as usize], 1.0, "2024-01-01T00:00:00Z");
+                o.symbol = sym;
+                // Some orders wait for a bar opening after them.
+                o.signal_time = t + SignedDuration::from_mins((next() % 3) as i64);
+                o.max_entries = 2;
+                match next() % 4 {
+                    0 => o.exits.stop = Some(Distance::Percent(0.01)),
+                    1 => o.exits.target = Some(Distance::Price(1.0)),
+                    2 => o.exits.hold_bars = Some(3),
+                    _ => {}
+                }
+                b.submit(o, t, &mut ev);
+            }
+            let p = &mut price[sym];
+            let open = *p;
+            *p += (next() % 41) as f64 * 0.05 - 1.0;
+            let (lo, hi) = (open.min(*p) - 0.3, open.max(*p) + 0.3);
+            b.on_bar(
+                sym,
+                &Bar {
+                    time: t,
+                    open,
+                    high: hi,
+                    low: lo,
+                    close: *p,
+                    volume: 1.0,
+                },
+                &mut ev,
+            );
+            let protected: u32 = b.protected.iter().sum();
+            let pending: usize = b.pending.iter().map(Vec::len).sum();
+            assert_eq!(b.busy, protected as usize + pending, "bar {i}");
+        }
+        assert!(trades(&ev).len() > 100);
     }
 
     fn order(intent: Intent, qty: f64, at: &str) -> Order {

@@ -91,6 +91,35 @@ enum Code {
     BarsSince,
     CrossAbove,
     CrossBelow,
+    // Superinstructions (see [`fuse`]).
+    /// `sma` of a bar field read straight from the bar: `a` = symbol,
+    /// `b` = the field node, `c` = the field (0..5: open, high, low, close,
+    /// volume).
+    SmaField,
+    /// [`Code::SmaField`] that also writes the field's slot (read from
+    /// outside the evaluation, and by no other instruction).
+    SmaFieldStore,
+    /// [`Code::SmaField`] of each field (the field in the opcode: no
+    /// selection at run time).
+    SmaOpen,
+    SmaHigh,
+    SmaLow,
+    SmaClose,
+    SmaVolume,
+    /// Two [`Code::SmaOpen`]... over the same field: `st` and `out` the
+    /// first one's, `c` and `b` the second one's state and slot.
+    SmaPairOpen,
+    SmaPairHigh,
+    SmaPairLow,
+    SmaPairClose,
+    SmaPairVolume,
+    /// `A crosses above B` and `A crosses below B` over one state: `out` =
+    /// the `above` node, `c` = the `below` node; both operands advance (as
+    /// [`CROSS_BOTH`]).
+    CrossPairBoth,
+    /// [`Code::CrossPairBoth`], each operand advancing on its own clock (as
+    /// [`CROSS_EACH`]).
+    CrossPairEach,
 }
 
 /// One lowered node: computes `slots[out]` from operands `a`, `b`, `c`.
@@ -173,6 +202,8 @@ pub struct Evaluator {
     code: Vec<Ins>,
     states: States,
     aggs: Vec<(u16, SessionAgg)>,
+    /// The symbols with session aggregates (bit i = symbol i).
+    agg_symbols: u64,
     sessions: Vec<crate::session::Session>,
     /// Per symbol, the latest bar: before the first one, a bar of NaN
     /// prices (so that fields read as `na` with no test) and bit i of
@@ -193,6 +224,12 @@ impl Evaluator {
     /// interval (the smallest spacing of its bars; it sizes the wall-clock
     /// windows of `change(x, 1d)`).
     pub fn new(plan: &Plan, spacing: &[SignedDuration]) -> Evaluator {
+        Evaluator::lower(plan, spacing, true)
+    }
+
+    /// [`Evaluator::new`]; `fused`: with superinstructions (see [`fuse`]),
+    /// else one instruction per node (the reference for tests).
+    fn lower(plan: &Plan, spacing: &[SignedDuration], fused: bool) -> Evaluator {
         let min_all = spacing
             .iter()
             .copied()
@@ -387,6 +424,9 @@ impl Evaluator {
             };
             code.push(ins);
         }
+        if fused {
+            code = fuse(code, plan);
+        }
         let slots = plan
             .nodes
             .iter()
@@ -402,6 +442,7 @@ impl Evaluator {
             code,
             states,
             in_session: vec![(Timestamp::MAX, Timestamp::MIN, false); plan.sessions.len()],
+            agg_symbols: aggs.iter().fold(0, |m, (sym, _)| m | 1 << sym),
             aggs,
             sessions: plan.sessions.iter().map(|s| s.session.clone()).collect(),
             bars: vec![NO_BAR; plan.symbols.len()],
@@ -420,9 +461,11 @@ impl Evaluator {
         self.bars[symbol] = *bar;
         self.seen |= 1 << symbol;
         self.advanced |= 1 << symbol;
-        for (sym, agg) in &mut self.aggs {
-            if *sym as usize == symbol {
-                agg.update(bar);
+        if self.agg_symbols >> symbol & 1 != 0 {
+            for (sym, agg) in &mut self.aggs {
+                if *sym as usize == symbol {
+                    agg.update(bar);
+                }
             }
         }
     }
@@ -474,6 +517,7 @@ impl Evaluator {
 
     /// Evaluates every node at tick `now`, after the tick's bars and series
     /// values were recorded.
+    #[inline(always)]
     pub fn evaluate(&mut self, now: Timestamp) {
         self.now = Some(now);
         // When every clock of a stateful node printed (one symbol, or all
@@ -495,7 +539,7 @@ impl Evaluator {
         let st = &mut self.states;
         let (bars, seen) = (&self.bars[..], self.seen);
         let bar_of = |a: usize| (seen >> a & 1 != 0).then(|| &bars[a]);
-        let b = |x: bool| f64::from(u8::from(x));
+        let b = |x: bool| if x { 1.0 } else { 0.0 };
         for ins in &self.code {
             // Stateful nodes advance on their clock, else keep the slot.
             if GATED && ins.gate != 0 && ins.gate & advanced == 0 {
@@ -625,6 +669,34 @@ impl Evaluator {
                     let v = cross_step(&mut st.cross[s], ins, slots, advanced);
                     b(v[0] < v[2] && v[1] >= v[3])
                 }
+                Code::SmaField => st.sma[s].update(field(&bars[a].bar, ins.c)),
+                Code::SmaOpen => st.sma[s].update(bars[a].bar.open),
+                Code::SmaHigh => st.sma[s].update(bars[a].bar.high),
+                Code::SmaLow => st.sma[s].update(bars[a].bar.low),
+                Code::SmaClose => st.sma[s].update(bars[a].bar.close),
+                Code::SmaVolume => st.sma[s].update(bars[a].bar.volume),
+                Code::SmaPairOpen => sma_pair(&mut st.sma, slots, ins, bars[a].bar.open),
+                Code::SmaPairHigh => sma_pair(&mut st.sma, slots, ins, bars[a].bar.high),
+                Code::SmaPairLow => sma_pair(&mut st.sma, slots, ins, bars[a].bar.low),
+                Code::SmaPairClose => sma_pair(&mut st.sma, slots, ins, bars[a].bar.close),
+                Code::SmaPairVolume => sma_pair(&mut st.sma, slots, ins, bars[a].bar.volume),
+                Code::SmaFieldStore => {
+                    let x = field(&bars[a].bar, ins.c);
+                    slots[ins.b as usize] = x;
+                    st.sma[s].update(x)
+                }
+                Code::CrossPairBoth => {
+                    let c = &mut st.cross[s];
+                    c.v = [slots[a], c.v[0], slots[ins.b as usize], c.v[2]];
+                    let v = c.v;
+                    slots[ins.c as usize] = b(v[0] < v[2] && v[1] >= v[3]);
+                    b(v[0] > v[2] && v[1] <= v[3])
+                }
+                Code::CrossPairEach => {
+                    let v = cross_pair_step(&mut st.cross[s], ins, slots, advanced);
+                    slots[ins.c as usize] = b(v[0] < v[2] && v[1] >= v[3]);
+                    b(v[0] > v[2] && v[1] <= v[3])
+                }
             };
             slots[ins.out as usize] = v;
         }
@@ -664,8 +736,254 @@ fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f
     c.v
 }
 
+/// A [`Code::SmaPairOpen`]...: the second average of `x` into its slot,
+/// the first one's returned.
+#[inline(always)]
+fn sma_pair(sma: &mut [Sma], slots: &mut [f64], ins: &Ins, x: f64) -> f64 {
+    slots[ins.b as usize] = sma[ins.c as usize].update(x);
+    sma[ins.st as usize].update(x)
+}
+
+/// Field `c` of `bar` (0..5: open, high, low, close, volume).
+#[inline(always)]
+fn field(bar: &crate::data::Bar, c: u32) -> f64 {
+    match c {
+        0 => bar.open,
+        1 => bar.high,
+        2 => bar.low,
+        3 => bar.close,
+        _ => bar.volume,
+    }
+}
+
+/// [`cross_step`] of a [`Code::CrossPairEach`].
+#[inline(always)]
+fn cross_pair_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
+    let (a, b) = (ins.a as usize, ins.b as usize);
+    if c.ca == 0 || c.ca & advanced != 0 {
+        c.v[1] = c.v[0];
+        c.v[0] = slots[a];
+    }
+    if c.cb == 0 || c.cb & advanced != 0 {
+        c.v[3] = c.v[2];
+        c.v[2] = slots[b];
+    }
+    c.v
+}
+
+/// The slots an instruction reads.
+fn reads(ins: &Ins) -> impl Iterator<Item = u32> {
+    let (a, b, c) = (Some(ins.a), Some(ins.b), Some(ins.c));
+    let ops = match ins.code {
+        // Operands that are symbols, series, sessions or numbers.
+        Code::Open
+        | Code::High
+        | Code::Low
+        | Code::Close
+        | Code::Volume
+        | Code::Series
+        | Code::Session
+        | Code::InSession
+        | Code::Age
+        | Code::Atr
+        | Code::Volatility
+        | Code::Gap
+        | Code::SmaField
+        | Code::SmaFieldStore
+        | Code::SmaOpen
+        | Code::SmaHigh
+        | Code::SmaLow
+        | Code::SmaClose
+        | Code::SmaVolume
+        | Code::SmaPairOpen
+        | Code::SmaPairHigh
+        | Code::SmaPairLow
+        | Code::SmaPairClose
+        | Code::SmaPairVolume => [None, None, None],
+        Code::Neg
+        | Code::Not
+        | Code::Abs
+        | Code::Log
+        | Code::Sqrt
+        | Code::Sma
+        | Code::Ema
+        | Code::Wma
+        | Code::Rsi
+        | Code::Stdev
+        | Code::Highest
+        | Code::Lowest
+        | Code::Slope
+        | Code::Lookback
+        | Code::Change
+        | Code::Diff
+        | Code::TimeChange
+        | Code::TimeDiff
+        | Code::BarsSince => [a, None, None],
+        Code::Add
+        | Code::Sub
+        | Code::Mul
+        | Code::Div
+        | Code::Min
+        | Code::Max
+        | Code::Lt
+        | Code::Le
+        | Code::Gt
+        | Code::Ge
+        | Code::Eq
+        | Code::Ne
+        | Code::And
+        | Code::Or
+        | Code::CrossAbove
+        | Code::CrossBelow
+        | Code::CrossPairBoth
+        | Code::CrossPairEach => [a, b, None],
+        Code::If => [a, b, c],
+    };
+    ops.into_iter().flatten()
+}
+
+/// Rewrites lowered code with superinstructions, computing the same slots:
+/// - `x crosses above y` with a later `x crosses below y` reading its state
+///   become one instruction writing both slots (at the first one's place:
+///   the second one's operands are the same, already computed there, and
+///   whatever reads its slot comes after it);
+/// - `sma(s.field, n)` reads the bar directly and writes the field's slot
+///   too if it is read from outside (see [`Plan::read_outside`]); the
+///   field's own instruction goes when nothing else in the code reads its
+///   slot. The slot then keeps its value at every tick: the field changes
+///   only at ticks where `s` printed, and the SMA advances at every one of
+///   them (its clock includes `s`). A field read by nobody keeps no slot.
+fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
+    let mut code: Vec<Option<Ins>> = code.into_iter().map(Some).collect();
+    for i in 0..code.len() {
+        let Some(first) = code[i] else { continue };
+        let below = match first.code {
+            Code::CrossAbove => false,
+            Code::CrossBelow => true,
+            _ => continue,
+        };
+        if first.c == CROSS_READ {
+            continue;
+        }
+        let other = if below {
+            Code::CrossAbove
+        } else {
+            Code::CrossBelow
+        };
+        let Some(j) = (i + 1..code.len()).find(|&j| {
+            code[j].is_some_and(|o| o.code == other && o.c == CROSS_READ && o.st == first.st)
+        }) else {
+            continue;
+        };
+        let second = code[j].take().expect("found");
+        let (above, below) = if below {
+            (second.out, first.out)
+        } else {
+            (first.out, second.out)
+        };
+        code[i] = Some(Ins {
+            code: if first.c == CROSS_BOTH {
+                Code::CrossPairBoth
+            } else {
+                Code::CrossPairEach
+            },
+            out: above,
+            c: below,
+            ..first
+        });
+    }
+    for ins in code.iter_mut().flatten() {
+        if ins.code != Code::Sma {
+            continue;
+        }
+        let Op::Field(sym, field) = plan.nodes[ins.a as usize].op else {
+            continue;
+        };
+        if ins.gate & (1 << sym) == 0 {
+            continue;
+        }
+        let c = match field {
+            Field::Open => 0,
+            Field::High => 1,
+            Field::Low => 2,
+            Field::Close => 3,
+            Field::Volume => 4,
+        };
+        *ins = Ins {
+            code: Code::SmaField,
+            a: u32::from(sym),
+            b: ins.a,
+            c,
+            ..*ins
+        };
+    }
+    let mut read = vec![false; plan.nodes.len()];
+    for ins in code.iter().flatten() {
+        for r in reads(ins) {
+            read[r as usize] = true;
+        }
+    }
+    // A field read by no other instruction loses its own; the averages
+    // over it keep its slot only if it is read from outside.
+    let outside = plan.read_outside();
+    let mut written_by_sma = Vec::new();
+    for ins in code.iter_mut().flatten() {
+        if ins.code == Code::SmaField {
+            written_by_sma.push(ins.b);
+            ins.code = if !read[ins.b as usize] && outside[ins.b as usize] {
+                Code::SmaFieldStore
+            } else {
+                match ins.c {
+                    0 => Code::SmaOpen,
+                    1 => Code::SmaHigh,
+                    2 => Code::SmaLow,
+                    3 => Code::SmaClose,
+                    _ => Code::SmaVolume,
+                }
+            };
+        }
+    }
+    // Two averages of one field (fast and slow) are one instruction, at the
+    // first one's place (the field is there already; whatever reads the
+    // second one's slot comes after it).
+    for i in 0..code.len() {
+        let Some(first) = code[i] else { continue };
+        let pair = match first.code {
+            Code::SmaOpen => Code::SmaPairOpen,
+            Code::SmaHigh => Code::SmaPairHigh,
+            Code::SmaLow => Code::SmaPairLow,
+            Code::SmaClose => Code::SmaPairClose,
+            Code::SmaVolume => Code::SmaPairVolume,
+            _ => continue,
+        };
+        let Some(j) = (i + 1..code.len()).find(|&j| {
+            code[j].is_some_and(|o| (o.code, o.a, o.gate) == (first.code, first.a, first.gate))
+        }) else {
+            continue;
+        };
+        let second = code[j].take().expect("found");
+        code[i] = Some(Ins {
+            code: pair,
+            b: second.out,
+            c: second.st,
+            ..first
+        });
+    }
+    code.into_iter()
+        .flatten()
+        .filter(|ins| {
+            let field = matches!(
+                ins.code,
+                Code::Open | Code::High | Code::Low | Code::Close | Code::Volume
+            );
+            !(field && !read[ins.out as usize] && written_by_sma.contains(&ins.out))
+        })
+        .collect()
+}
+
 /// Whether `now` is inside `session`, with the current window or gap cached
 /// in `cache` so that most ticks need no time-zone arithmetic.
+#[inline(always)]
 fn in_session(
     cache: &mut (Timestamp, Timestamp, bool),
     session: &crate::session::Session,
@@ -675,6 +993,16 @@ fn in_session(
     if from <= now && now < until {
         return inside;
     }
+    locate_session(cache, session, now)
+}
+
+/// [`in_session`] outside the cached window or gap.
+#[inline(never)]
+fn locate_session(
+    cache: &mut (Timestamp, Timestamp, bool),
+    session: &crate::session::Session,
+    now: Timestamp,
+) -> bool {
     let entry = match session.locate(now) {
         crate::session::Location::Inside { start, end, .. } => (start, end, true),
         crate::session::Location::Outside { next_start } => {
@@ -693,7 +1021,19 @@ pub fn format_value(v: f64, unit: Unit) -> String {
 }
 
 /// Appends [`format_value`] of `v` to `out`.
+#[inline]
 pub fn format_value_into(v: f64, unit: Unit, out: &mut String) {
+    // Numbers (most values) without the frame of the formatting machinery.
+    if unit == Unit::Number && !v.is_nan() {
+        format_number_into(v, out);
+    } else {
+        format_other_into(v, unit, out);
+    }
+}
+
+/// [`format_value_into`] of `na` and of the units other than numbers.
+#[inline(never)]
+fn format_other_into(v: f64, unit: Unit, out: &mut String) {
     use std::fmt::Write;
     if v.is_nan() {
         out.push_str("na");
@@ -877,7 +1217,8 @@ fn round(x: f64) -> f64 {
 /// Writes the decimal `m x 10^-e` (`m` a nonzero integer below 2^53) as
 /// Rust's `Display` writes a double: no exponent, no trailing zeros.
 fn write_decimal(m: f64, e: u32, out: &mut String) {
-    let mut n = m.abs() as u64;
+    // Below 2^53: the signed conversion (one instruction) is exact.
+    let mut n = m.abs() as i64 as u64;
     let mut e = e as usize;
     while e > 0 && n.is_multiple_of(10) {
         n /= 10;
@@ -922,7 +1263,10 @@ fn write_decimal(m: f64, e: u32, out: &mut String) {
         i -= 1;
         buf[i] = b'-';
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    // Validated whole (word at a time: fewer instructions than the short
+    // unaligned tail), then cut at `i` (ASCII: every index is a boundary).
+    let all = std::str::from_utf8(&buf).unwrap_or_default();
+    out.push_str(all.get(i..).unwrap_or_default());
 }
 
 /// "00" to "99", for writing two digits at a time.
@@ -937,6 +1281,206 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 mod tests {
     use super::*;
     use crate::compile::{Arith, apply_arith};
+
+    /// Runs `source` on random bars through the fused code and through
+    /// one instruction per node, and asserts that every slot is the same
+    /// after every tick. Symbol 0 prints at most ticks, the others at
+    /// random ones (so both the gated and the ungated paths run), and some
+    /// fields are `na`. The fused code keeps no slot for a field read by
+    /// nobody (no instruction, nothing outside): those are not compared.
+    /// `extra`: `let`s asked for as `eval` outputs. Returns the fused
+    /// evaluator's code.
+    fn fused_matches_unfused(source: &str, extra: &[&str], seed: u64) -> Vec<Ins> {
+        let file = crate::syntax::parse(source).expect("parses");
+        let plan = crate::compile::compile(&file, source, &[], extra).expect("compiles");
+        let outside = plan.read_outside();
+        let n = plan.symbols.len();
+        let spacing = vec![SignedDuration::from_mins(1); n];
+        let mut fused = Evaluator::lower(&plan, &spacing, true);
+        let mut plain = Evaluator::lower(&plan, &spacing, false);
+        assert_eq!(
+            plain.code.len(),
+            plan.nodes.len()
+                - plan
+                    .nodes
+                    .iter()
+                    .filter(|n| matches!(n.op, Op::Const(_)))
+                    .count()
+        );
+        let mut next = crate::testing::xorshift(seed);
+        let mut price = vec![100.0; n];
+        let start: Timestamp = "2024-01-01T00:00:00Z".parse().expect("valid");
+        let (mut gated, mut ungated) = (0, 0);
+        for t in 0..4000 {
+            let now = start + SignedDuration::from_mins(t);
+            let mut printed = 0;
+            for (s, p) in price.iter_mut().enumerate() {
+                if s > 0 && next().is_multiple_of(3) || s == 0 && next().is_multiple_of(10) {
+                    continue;
+                }
+                printed += 1;
+                // Small moves, so that averages cross often.
+                *p += (next() % 21) as f64 * 0.1 - 1.0;
+                let mut field = |x: f64| {
+                    if next().is_multiple_of(40) {
+                        f64::NAN
+                    } else {
+                        x
+                    }
+                };
+                let bar = ClosedBar {
+                    bar: crate::data::Bar {
+                        time: now - SignedDuration::from_mins(1),
+                        open: field(*p - 0.5),
+                        high: field(*p + 1.0),
+                        low: field(*p - 1.0),
+                        close: field(*p),
+                        volume: field(*p * 10.0),
+                    },
+                    close: now,
+                };
+                fused.bar(s, &bar);
+                plain.bar(s, &bar);
+            }
+            if printed == n {
+                ungated += 1;
+            } else {
+                gated += 1;
+            }
+            fused.evaluate(now);
+            plain.evaluate(now);
+            for (i, (node, &read)) in plan.nodes.iter().zip(&outside).enumerate() {
+                let kept = !matches!(node.op, Op::Field(..))
+                    || fused.code.iter().any(|ins| {
+                        ins.out == i as u32 || ins.code == Code::SmaFieldStore && ins.b == i as u32
+                    });
+                assert!(kept || !read, "node {i} is read but not kept");
+                if !kept {
+                    continue;
+                }
+                let (x, y) = (fused.value(i as NodeId), plain.value(i as NodeId));
+                assert!(
+                    x.to_bits() == y.to_bits() || x.is_nan() && y.is_nan(),
+                    "tick {t}, node {i} ({:?}): fused {x}, unfused {y}",
+                    node.op
+                );
+            }
+        }
+        assert!(
+            gated > 100 && (n == 1 || ungated > 100),
+            "{gated} {ungated}"
+        );
+        fused.code
+    }
+
+    fn count(code: &[Ins], c: Code) -> usize {
+        if c == Code::SmaField {
+            // Whichever the field.
+            let fields = [
+                Code::SmaOpen,
+                Code::SmaHigh,
+                Code::SmaLow,
+                Code::SmaClose,
+                Code::SmaVolume,
+            ];
+            let pairs = [
+                Code::SmaPairOpen,
+                Code::SmaPairHigh,
+                Code::SmaPairLow,
+                Code::SmaPairClose,
+                Code::SmaPairVolume,
+            ];
+            return code.iter().filter(|i| fields.contains(&i.code)).count()
+                + 2 * code.iter().filter(|i| pairs.contains(&i.code)).count();
+        }
+        code.iter().filter(|i| i.code == c).count()
+    }
+
+    #[test]
+    fn fused_sma_cross_matches_unfused() {
+        let code = fused_matches_unfused(
+            "symbol s = S\n\
+             let fast = sma(s.close, 3)\n\
+             let slow = sma(s.close, 7)\n\
+             rule enter:\n    buy s when fast crosses above slow\n\
+             rule leave:\n    sell s when fast crosses below slow\n",
+            &[],
+            0x1234_5678_9ABC_DEF1,
+        );
+        // The close is read by the two averages only: no instruction of
+        // its own; the two averages are one, and so are the two crosses.
+        assert_eq!(count(&code, Code::SmaField), 2);
+        assert_eq!(count(&code, Code::SmaPairClose), 1);
+        assert_eq!(count(&code, Code::SmaFieldStore), 0);
+        assert_eq!(count(&code, Code::Close), 0);
+        assert_eq!(count(&code, Code::CrossPairBoth), 1);
+        assert_eq!(code.len(), 2);
+    }
+
+    #[test]
+    fn fused_code_matches_unfused_on_several_clocks() {
+        let code = fused_matches_unfused(
+            "symbol a = A\n\
+             symbol b = B\n\
+             symbol c = C\n\
+             let fa = sma(a.close, 3)\n\
+             let fb = sma(b.close, 4)\n\
+             let hv = sma(a.high, 2)\n\
+             let lv = sma(b.low, 3)\n\
+             let ov = sma(c.open, 2)\n\
+             let vv = sma(c.volume, 3)\n\
+             let mixed = sma(a.close - b.close, 2)\n\
+             rule r1:\n    buy a when fa crosses above fb\n\
+             rule r2:\n    sell a when fa crosses below fb\n\
+             rule r3:\n    sell b when lv crosses below hv\n\
+             rule r4:\n    buy b when lv crosses above hv\n\
+             rule r5:\n    short c when ov crosses above vv or c.volume > vv\n\
+             rule r6:\n    cover c when ov crosses below vv\n\
+             rule r7:\n    buy c when mixed crosses below a.high\n\
+             let fa2 = sma(a.close, 5)\n\
+             let lv2 = sma(b.low, 6)\n\
+             let lv3 = sma(b.low, 2)\n\
+             rule r8:\n    sell c when fa2 > fa and lv2 < lv3\n",
+            &[],
+            0x0DDB_1A5E_5BAD_5EED,
+        );
+        // Fields read elsewhere keep their instruction (a.close by
+        // `mixed`'s difference, a.high by r7, c.volume by r5).
+        assert_eq!(count(&code, Code::SmaField), 9);
+        // a.close twice and b.low three times: two pairs and one single.
+        assert_eq!(count(&code, Code::SmaPairClose), 1);
+        assert_eq!(count(&code, Code::SmaPairLow), 1);
+        assert_eq!(count(&code, Code::SmaLow), 1);
+        assert_eq!(count(&code, Code::Sma), 1);
+        assert_eq!(count(&code, Code::Close), 2);
+        assert_eq!(count(&code, Code::High), 1);
+        assert_eq!(count(&code, Code::Volume), 1);
+        assert_eq!(count(&code, Code::Low) + count(&code, Code::Open), 0);
+        assert_eq!(count(&code, Code::CrossPairEach), 2);
+        assert_eq!(count(&code, Code::CrossPairBoth), 1);
+        assert_eq!(count(&code, Code::CrossBelow), 1);
+    }
+
+    /// A field read from outside only (an `eval` output) keeps its slot.
+    #[test]
+    fn fused_sma_keeps_a_field_read_from_outside() {
+        let code = fused_matches_unfused(
+            "symbol s = S\n\
+             symbol t = T\n\
+             let c = s.close\n\
+             let fast = sma(c, 3)\n\
+             let slow = sma(s.close, 5)\n\
+             let lows = sma(t.low, 4)\n\
+             rule enter:\n    buy s when fast crosses above slow\n\
+             rule other:\n    buy t when lows > 100\n",
+            &["c"],
+            0x5DEE_CE66_D1CE_4E5B,
+        );
+        assert_eq!(count(&code, Code::SmaFieldStore), 2);
+        assert_eq!(count(&code, Code::SmaField), 1);
+        assert_eq!(count(&code, Code::Close) + count(&code, Code::Low), 0);
+        assert_eq!(count(&code, Code::CrossAbove), 1);
+    }
 
     #[test]
     fn numbers_format_deterministically() {

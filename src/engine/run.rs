@@ -102,9 +102,17 @@ impl Sink for Collect {
     }
 }
 
+/// A [`Signal`] waiting for its order to fill, without the names (the
+/// sink sees it through the rule's [`Engine::signal_out`]).
 #[derive(Clone, Debug)]
 struct PendingSignal {
-    signal: Signal,
+    time: Timestamp,
+    action: &'static str,
+    quantity: f64,
+    price: f64,
+    fill_time: Option<Timestamp>,
+    fill_price: Option<f64>,
+    reason: String,
     /// Waiting for this rule's order on this symbol to fill.
     rule: u32,
     symbol: usize,
@@ -136,8 +144,15 @@ pub struct Engine {
     ignored: u64,
     /// False while warming up before `--from`: rules do not run.
     trading: bool,
-    /// Reusable buffer in which explanations are rendered.
-    scratch: String,
+    /// Per rule, the signal handed to the sink, with the rule's and its
+    /// symbol's names (filled from a [`PendingSignal`], so that a signal
+    /// clones no name).
+    signal_out: Vec<Signal>,
+    /// Per rule, the last trade row handed to the sink (likewise).
+    trade_out: Vec<Option<TradeRow>>,
+    /// Reasons of signals already written, emptied, to be rendered into
+    /// again (a signal allocates nothing once the run is warm).
+    spare: Vec<String>,
 }
 
 impl Engine {
@@ -145,6 +160,16 @@ impl Engine {
     pub fn new(plan: Plan, settings: RunSettings) -> Engine {
         let eval = Evaluator::new(&plan, &settings.spacing);
         let book = Book::new(settings.instruments.clone(), settings.equity, settings.fill);
+        let rule_names: Vec<Arc<str>> = plan
+            .rules
+            .iter()
+            .map(|r| Arc::from(r.name.as_str()))
+            .collect();
+        let symbol_names: Vec<Arc<str>> = plan
+            .symbols
+            .iter()
+            .map(|s| Arc::from(s.name.as_str()))
+            .collect();
         Engine {
             rule_pending: vec![false; plan.rules.len()],
             triggers: plan
@@ -159,16 +184,25 @@ impl Engine {
                 .collect(),
             unconditional: plan.rules.iter().any(|r| r.condition.is_none()),
             metrics: Metrics::new(settings.equity),
-            rule_names: plan
+            signal_out: plan
                 .rules
                 .iter()
-                .map(|r| Arc::from(r.name.as_str()))
+                .zip(&rule_names)
+                .map(|(r, name)| Signal {
+                    time: Timestamp::MIN,
+                    rule: Arc::clone(name),
+                    symbol: Arc::clone(&symbol_names[r.symbol as usize]),
+                    action: "",
+                    quantity: 0.0,
+                    price: f64::NAN,
+                    fill_time: None,
+                    fill_price: None,
+                    reason: String::new(),
+                })
                 .collect(),
-            symbol_names: plan
-                .symbols
-                .iter()
-                .map(|s| Arc::from(s.name.as_str()))
-                .collect(),
+            trade_out: vec![None; plan.rules.len()],
+            rule_names,
+            symbol_names,
             plan,
             eval,
             book,
@@ -177,7 +211,7 @@ impl Engine {
             events: Vec::with_capacity(16),
             ignored: 0,
             trading: true,
-            scratch: String::with_capacity(256),
+            spare: Vec::new(),
         }
     }
 
@@ -275,10 +309,10 @@ impl Engine {
                         !p.done
                             && p.rule == f.rule
                             && p.symbol == f.symbol
-                            && p.signal.time == f.signal_time
+                            && p.time == f.signal_time
                     }) {
-                        p.signal.fill_time = Some(f.time);
-                        p.signal.fill_price = Some(f.price);
+                        p.fill_time = Some(f.time);
+                        p.fill_price = Some(f.price);
                         p.done = true;
                         self.rule_pending[f.rule as usize] = false;
                     }
@@ -288,10 +322,10 @@ impl Engine {
                         !p.done
                             && p.rule == order.rule
                             && p.symbol == order.symbol
-                            && p.signal.time == order.signal_time
+                            && p.time == order.signal_time
                     }) {
-                        p.signal.reason.push_str("; not filled: ");
-                        p.signal.reason.push_str(reason);
+                        p.reason.push_str("; not filled: ");
+                        p.reason.push_str(reason);
                         p.done = true;
                     }
                     self.rule_pending[order.rule as usize] = false;
@@ -299,23 +333,62 @@ impl Engine {
                 }
                 Event::Closed(t) => {
                     self.metrics.trade(t.pnl);
-                    sink.trade(&TradeRow {
-                        symbol: Arc::clone(&self.symbol_names[t.symbol]),
-                        rule: Arc::clone(&self.rule_names[t.rule as usize]),
-                        trade: t,
-                    });
+                    let r = t.rule as usize;
+                    // A lot is on the symbol of the rule that opened it.
+                    if usize::from(self.plan.rules[r].symbol) != t.symbol {
+                        sink.trade(&TradeRow {
+                            symbol: Arc::clone(&self.symbol_names[t.symbol]),
+                            rule: Arc::clone(&self.rule_names[r]),
+                            trade: t,
+                        });
+                        continue;
+                    }
+                    let row = match &mut self.trade_out[r] {
+                        Some(row) => {
+                            row.trade = t;
+                            row
+                        }
+                        empty @ None => empty.insert(TradeRow {
+                            symbol: Arc::clone(&self.symbol_names[t.symbol]),
+                            rule: Arc::clone(&self.rule_names[r]),
+                            trade: t,
+                        }),
+                    };
+                    sink.trade(row);
                 }
             }
         }
     }
 
+    /// Writes the signals at the front of the queue that are done (`all`:
+    /// every one).
+    #[inline(always)]
     fn flush_queue(&mut self, sink: &mut impl Sink, all: bool) {
+        // Most ticks: nothing to write.
+        if self.queue.front().is_some_and(|p| p.done || all) {
+            self.write_signals(sink, all);
+        }
+    }
+
+    #[inline(never)]
+    fn write_signals(&mut self, sink: &mut impl Sink, all: bool) {
         while let Some(front) = self.queue.front() {
             if !(front.done || all) {
                 break;
             }
             let p = self.queue.pop_front().expect("front exists");
-            sink.signal(&p.signal);
+            let out = &mut self.signal_out[p.rule as usize];
+            out.time = p.time;
+            out.action = p.action;
+            out.quantity = p.quantity;
+            out.price = p.price;
+            out.fill_time = p.fill_time;
+            out.fill_price = p.fill_price;
+            out.reason = p.reason;
+            sink.signal(out);
+            let mut reason = std::mem::take(&mut out.reason);
+            reason.clear();
+            self.spare.push(reason);
         }
     }
 
@@ -331,7 +404,7 @@ impl Engine {
             let reason = rule
                 .exit_explain
                 .as_ref()
-                .map(|e| render(e, &self.eval, &mut self.scratch))
+                .map(|e| render(e, &self.eval, &mut self.spare))
                 .unwrap_or_default();
             let qty: f64 = self.book.position(sym).abs();
             self.submit(
@@ -379,7 +452,7 @@ impl Engine {
         let mut reason = rule
             .explain
             .as_ref()
-            .map(|e| render(e, &self.eval, &mut self.scratch))
+            .map(|e| render(e, &self.eval, &mut self.spare))
             .unwrap_or_else(|| "always".into());
         let quantity = match intent {
             Intent::Buy | Intent::Short => match self.quantity(rule) {
@@ -407,13 +480,8 @@ impl Engine {
         };
         if quantity == 0.0 {
             // Recorded as a signal with no order.
-            let signal = self.signal(r, action, 0.0, time, reason);
-            self.queue.push_back(PendingSignal {
-                signal,
-                rule: r as u32,
-                symbol: sym,
-                done: true,
-            });
+            let signal = self.signal(r, action, 0.0, time, reason, true);
+            self.queue.push_back(signal);
             return;
         }
         self.submit(r, intent, quantity, exits, time, action, reason);
@@ -432,13 +500,8 @@ impl Engine {
     ) {
         let rule = &self.plan.rules[r];
         let sym = rule.symbol as usize;
-        let signal = self.signal(r, action, quantity, time, reason);
-        self.queue.push_back(PendingSignal {
-            signal,
-            rule: r as u32,
-            symbol: sym,
-            done: false,
-        });
+        let signal = self.signal(r, action, quantity, time, reason, false);
+        self.queue.push_back(signal);
         self.rule_pending[r] = true;
         let order = Order {
             symbol: sym,
@@ -459,19 +522,21 @@ impl Engine {
         quantity: f64,
         time: Timestamp,
         reason: String,
-    ) -> Signal {
+        done: bool,
+    ) -> PendingSignal {
         let rule = &self.plan.rules[r];
         let sym = rule.symbol as usize;
-        Signal {
+        PendingSignal {
             time,
-            rule: Arc::clone(&self.rule_names[r]),
-            symbol: Arc::clone(&self.symbol_names[sym]),
             action,
             quantity,
             price: self.eval.latest_close(sym),
             fill_time: None,
             fill_price: None,
             reason,
+            rule: r as u32,
+            symbol: sym,
+            done,
         }
     }
 
@@ -538,12 +603,11 @@ pub fn explain(e: &Explain, eval: &Evaluator) -> String {
     out
 }
 
-/// [`explain`] rendered in the reusable buffer `scratch`, then copied
-/// out with one allocation of the right size.
-fn render(e: &Explain, eval: &Evaluator, scratch: &mut String) -> String {
-    scratch.clear();
-    explain_into(e, eval, false, scratch);
-    scratch.as_str().to_owned()
+/// [`explain`] rendered into an emptied reason from `spare` (or a new one).
+fn render(e: &Explain, eval: &Evaluator, spare: &mut Vec<String>) -> String {
+    let mut out = spare.pop().unwrap_or_default();
+    explain_into(e, eval, false, &mut out);
+    out
 }
 
 /// Appends ` [false]` to a condition part that is false (inside `or` or

@@ -22,6 +22,8 @@ pub(crate) struct Window<const WEIGHTED: bool, const SQUARES: bool> {
     n_f: f64,
     inv_n: f64,
     nans: usize,
+    /// Empty places plus `na`s inside (0 exactly when [`Window::ready`]).
+    missing: usize,
     /// NaN until the first usable input.
     shift: f64,
     sum: f64,
@@ -47,6 +49,7 @@ impl<const WEIGHTED: bool, const SQUARES: bool> Window<WEIGHTED, SQUARES> {
             n_f: n as f64,
             inv_n: 1.0 / n as f64,
             nans: 0,
+            missing: n,
             shift: f64::NAN,
             sum: 0.0,
             wsum: 0.0,
@@ -60,28 +63,30 @@ impl<const WEIGHTED: bool, const SQUARES: bool> Window<WEIGHTED, SQUARES> {
     #[inline(always)]
     pub(crate) fn push(&mut self, x: f64) -> bool {
         // One test for the common case, a usable input into a full window
-        // with the shift set: the shift is NaN until the first usable
-        // input, and `x - shift` is not finite for an `na`.
+        // without `na` (so the input leaving is usable too) with the shift
+        // set: the shift is NaN until the first usable input, and
+        // `x - shift` is not finite for an `na`.
         let d = x - self.shift;
-        if d.is_finite() && self.len == self.buf.len() {
-            self.push_full(x, d);
-            self.nans == 0
+        if d.is_finite() && self.missing == 0 {
+            self.push_full::<true>(x, d);
+            true
         } else {
             self.push_slow(x);
-            self.ready()
+            self.missing = self.buf.len() - self.len + self.nans;
+            self.missing == 0
         }
     }
 
     /// Pushes `x` (finite or NaN), shifted `d` (0 for NaN), into a full
-    /// window: the oldest input leaves.
+    /// window: the oldest input leaves. `CLEAN`: the window holds no `na`.
     #[inline(always)]
-    fn push_full(&mut self, x: f64, d: f64) {
+    fn push_full<const CLEAN: bool>(&mut self, x: f64, d: f64) {
         let n = self.buf.len();
         let next = self.next;
         let old = std::mem::replace(&mut self.buf[next], x);
         let wrapped = next + 1 == n;
         self.next = if wrapped { 0 } else { next + 1 };
-        let od = if old.is_nan() {
+        let od = if !CLEAN && old.is_nan() {
             self.nans -= 1;
             0.0
         } else {
@@ -118,7 +123,7 @@ impl<const WEIGHTED: bool, const SQUARES: bool> Window<WEIGHTED, SQUARES> {
             x - self.shift
         };
         if self.len == self.buf.len() {
-            self.push_full(x, d);
+            self.push_full::<false>(x, d);
             return;
         }
         let next = self.next;

@@ -23,9 +23,13 @@ use jiff::Timestamp;
 pub struct Metrics {
     start_equity: f64,
     first_time: Option<Timestamp>,
-    last_time: Option<Timestamp>,
+    /// The last mark's time in seconds (meaningful once `first_time` is set).
+    last_second: i64,
     peak: f64,
     max_drawdown: f64,
+    /// The drawdown of the last mark (0 before the first: the starting
+    /// equity is its own peak).
+    last_drawdown: f64,
     // daily returns
     current_day: Option<i64>,
     /// First second after the current UTC day (avoids a division per mark).
@@ -69,9 +73,10 @@ impl Metrics {
         Metrics {
             start_equity,
             first_time: None,
-            last_time: None,
+            last_second: 0,
             peak: start_equity,
             max_drawdown: 0.0,
+            last_drawdown: 0.0,
             current_day: None,
             day_end: i64::MIN,
             day_close_equity: start_equity,
@@ -94,19 +99,31 @@ impl Metrics {
     /// while the peak is not positive; `NaN` for a `NaN` equity).
     #[inline]
     pub fn mark(&mut self, time: Timestamp, equity: f64, exposed: bool) -> f64 {
-        self.last_time = Some(time);
+        let secs = time.as_second();
+        self.last_second = secs;
         self.marks += 1;
         self.marks_exposed += u64::from(exposed);
-        if equity > self.peak {
-            self.peak = equity;
-        }
-        let drawdown = if self.peak <= 0.0 || equity >= self.peak {
-            0.0
+        let drawdown = if equity == self.day_close_equity {
+            // The last mark's equity (or the starting one): the peak has
+            // not moved since, nor the drawdown (a flat book, most marks).
+            self.last_drawdown
         } else {
-            1.0 - equity / self.peak
+            if equity > self.peak {
+                self.peak = equity;
+            }
+            let drawdown = if self.peak <= 0.0 || equity >= self.peak {
+                0.0
+            } else {
+                1.0 - equity / self.peak
+            };
+            // `f64::max` (the maximum is never NaN; a NaN drawdown is
+            // skipped).
+            if drawdown > self.max_drawdown {
+                self.max_drawdown = drawdown;
+            }
+            self.last_drawdown = drawdown;
+            drawdown
         };
-        self.max_drawdown = self.max_drawdown.max(drawdown);
-        let secs = time.as_second();
         if secs >= self.day_end {
             let day = secs.div_euclid(86_400);
             if self.current_day.is_some() {
@@ -154,9 +171,9 @@ impl Metrics {
             m.close_day();
         }
         let total_return = m.day_close_equity / m.start_equity - 1.0;
-        let years = match (m.first_time, m.last_time) {
-            (Some(a), Some(b)) => (b.as_second() - a.as_second()) as f64 / (365.25 * 86_400.0),
-            _ => 0.0,
+        let years = match m.first_time {
+            Some(a) => (m.last_second - a.as_second()) as f64 / (365.25 * 86_400.0),
+            None => 0.0,
         };
         let cagr = (years * 365.25 >= 1.0 && m.day_close_equity > 0.0)
             .then(|| (m.day_close_equity / m.start_equity).powf(1.0 / years) - 1.0);
@@ -210,6 +227,43 @@ mod tests {
         assert!((s.sharpe.unwrap() - mean / sd * 252f64.sqrt()).abs() < 1e-9);
         let dd = (0.01f64 / 4.0).sqrt();
         assert!((s.sortino.unwrap() - mean / dd * 252f64.sqrt()).abs() < 1e-9);
+    }
+
+    /// The drawdown of every mark (equity repeated, as a flat book marks
+    /// it, or not; falling below zero; `na`) is the definition's.
+    #[test]
+    fn drawdown_of_every_mark_is_the_definition() {
+        let mut next = crate::testing::xorshift(0xD0D0_CAFE_F00D_0001);
+        for start in [100.0, 0.0, -5.0] {
+            let mut m = Metrics::new(start);
+            let (mut peak, mut max_dd) = (start, 0.0f64);
+            let mut equity = start;
+            for i in 0..20_000 {
+                equity = match next() % 10 {
+                    0..=4 => equity,
+                    5 => f64::NAN,
+                    6 => -equity,
+                    _ => {
+                        (if equity.is_nan() { start } else { equity }) + (next() % 21) as f64 - 10.0
+                    }
+                };
+                let dd = m.mark(day(i / 100), equity, false);
+                if equity > peak {
+                    peak = equity;
+                }
+                let want = if peak <= 0.0 || equity >= peak {
+                    0.0
+                } else {
+                    1.0 - equity / peak
+                };
+                max_dd = max_dd.max(want);
+                assert!(
+                    dd.to_bits() == want.to_bits() || dd.is_nan() && want.is_nan(),
+                    "{i}"
+                );
+                assert_eq!(m.max_drawdown.to_bits(), max_dd.to_bits(), "{i}");
+            }
+        }
     }
 
     #[test]
