@@ -217,6 +217,9 @@ pub struct Evaluator {
     now: Option<Timestamp>,
     /// Per session: `[from, until)` over which `in S` keeps its value.
     in_session: Vec<(Timestamp, Timestamp, bool)>,
+    /// The bar fields whose slot no instruction writes (the fused code reads
+    /// the bar directly): node, symbol and field, for [`Evaluator::value`].
+    unslotted: Vec<(NodeId, u16, Field)>,
 }
 
 impl Evaluator {
@@ -436,6 +439,20 @@ impl Evaluator {
             })
             .collect();
         let gates = code.iter().fold(0, |g, ins| g | ins.gate);
+        let written = |i: usize| {
+            code.iter().any(|ins| {
+                ins.out as usize == i || ins.code == Code::SmaFieldStore && ins.b as usize == i
+            })
+        };
+        let unslotted = plan
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match n.op {
+                Op::Field(sym, field) if !written(i) => Some((i as NodeId, sym, field)),
+                _ => None,
+            })
+            .collect();
         Evaluator {
             units: plan.nodes.iter().map(|n| n.unit).collect(),
             slots,
@@ -451,6 +468,7 @@ impl Evaluator {
             advanced: 0,
             gates,
             now: None,
+            unslotted,
         }
     }
 
@@ -497,9 +515,22 @@ impl Evaluator {
         self.now
     }
 
-    /// The value of a node at the current tick (NaN = `na`).
+    /// The value of a node at the current tick (NaN = `na`), for any node
+    /// of the plan (a bar field without a slot is read from its bar).
     #[inline]
     pub fn value(&self, node: NodeId) -> f64 {
+        if !self.unslotted.is_empty()
+            && let Some(&(_, sym, field)) = self.unslotted.iter().find(|u| u.0 == node)
+        {
+            let bar = &self.bars[sym as usize].bar;
+            return match field {
+                Field::Open => bar.open,
+                Field::High => bar.high,
+                Field::Low => bar.low,
+                Field::Close => bar.close,
+                Field::Volume => bar.volume,
+            };
+        }
         self.slots[node as usize]
     }
 
@@ -1355,9 +1386,12 @@ mod tests {
                         ins.out == i as u32 || ins.code == Code::SmaFieldStore && ins.b == i as u32
                     });
                 assert!(kept || !read, "node {i} is read but not kept");
-                if !kept {
-                    continue;
-                }
+                assert_eq!(
+                    kept,
+                    !fused.unslotted.iter().any(|u| u.0 == i as NodeId),
+                    "node {i}"
+                );
+                // Every node's value, slot or not, is the unfused one.
                 let (x, y) = (fused.value(i as NodeId), plain.value(i as NodeId));
                 assert!(
                     x.to_bits() == y.to_bits() || x.is_nan() && y.is_nan(),
