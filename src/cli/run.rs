@@ -10,7 +10,7 @@ use playbook::engine::history::{self, HistoryOptions, RunError};
 use playbook::engine::run::Discard;
 use playbook::engine::sizing::SizeBase;
 use playbook::render;
-use playbook::report::sinks::{self, CsvDir, EquityRows, SignalStream, StreamFormat};
+use playbook::report::sinks::{self, CsvDir, EquityRows, SignalStream, StreamFormat, Writing};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -329,7 +329,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut Output) -> io::Result<Outcome> {
                 EquityRowsArg::Change => EquityRows::Change,
                 EquityRowsArg::Every => EquityRows::Every,
             };
-            let mut sink = match CsvDir::create(dir, rows) {
+            let mut sink = match CsvDir::create(dir, rows, Writing::for_this_machine()) {
                 Ok(s) => s,
                 Err(e) => {
                     out.error(&format!(

@@ -263,21 +263,29 @@ struct Files {
 impl Files {
     fn write(&mut self, batch: &Batch) -> io::Result<()> {
         for s in &batch.signals {
-            self.line.clear();
-            push_signal(&mut self.line, &mut self.time, s);
-            self.line.push(b'\n');
-            self.signals.write_all(&self.line)?;
+            self.signal(s)?;
         }
         for t in &batch.trades {
-            self.line.clear();
-            push_trade(&mut self.line, &mut self.time, t);
-            self.line.push(b'\n');
-            self.trades.write_all(&self.line)?;
+            self.trade(t)?;
         }
         for row in &batch.equity {
             self.equity.write(row)?;
         }
         Ok(())
+    }
+
+    fn signal(&mut self, s: &Signal) -> io::Result<()> {
+        self.line.clear();
+        push_signal(&mut self.line, &mut self.time, s);
+        self.line.push(b'\n');
+        self.signals.write_all(&self.line)
+    }
+
+    fn trade(&mut self, t: &TradeRow) -> io::Result<()> {
+        self.line.clear();
+        push_trade(&mut self.line, &mut self.time, t);
+        self.line.push(b'\n');
+        self.trades.write_all(&self.line)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -287,10 +295,11 @@ impl Files {
     }
 }
 
-/// The CSV files on their own thread: a run produces an equity row per tick
-/// and a signal's reason is long text, and formatting them overlaps the
-/// evaluation. Rows travel in batches through a channel of depth 8 (memory
-/// stays bounded); each file gets exactly its rows in order.
+/// The CSV files on their own thread ([`Writing::Thread`]): a run produces
+/// an equity row at most ticks and a signal's reason is long text, and with
+/// a processor to spare formatting them overlaps the evaluation. Rows travel
+/// in batches through a channel of depth 8 (memory stays bounded); each
+/// file gets exactly its rows in order.
 struct WriterThread {
     batch: Batch,
     tx: Option<SyncSender<Batch>>,
@@ -365,6 +374,96 @@ impl Drop for WriterThread {
     }
 }
 
+/// Where the CSV rows of a run are formatted and written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writing {
+    /// On the run's own thread, as each row comes.
+    Inline,
+    /// On a thread of their own, fed rows in batches (see [`WriterThread`]).
+    Thread,
+}
+
+impl Writing {
+    /// A thread of its own with more than two processors. On two, the
+    /// reading threads and the run already keep both busy, and a third busy
+    /// thread costs more in waiting and switching than it takes off the run:
+    /// run (a) of `benches/run.rs` took 5% longer with it (farm-bench A/B
+    /// pairs on a 2-core machine).
+    pub fn for_this_machine() -> Writing {
+        match std::thread::available_parallelism() {
+            Ok(n) if n.get() > 2 => Writing::Thread,
+            _ => Writing::Inline,
+        }
+    }
+}
+
+/// The CSV files, written inline or by their thread.
+enum Writer {
+    Inline {
+        files: Box<Files>,
+        /// The first write error; later rows are dropped, and
+        /// [`Writer::finish`] reports it.
+        error: Option<io::Error>,
+    },
+    Thread(WriterThread),
+}
+
+impl Writer {
+    fn signal(&mut self, s: &Signal) {
+        match self {
+            Writer::Inline { files, error } => {
+                if error.is_none() {
+                    *error = files.signal(s).err();
+                }
+            }
+            Writer::Thread(w) => {
+                w.batch.signals.push(s.clone());
+                w.send_if_full();
+            }
+        }
+    }
+
+    fn trade(&mut self, t: &TradeRow) {
+        match self {
+            Writer::Inline { files, error } => {
+                if error.is_none() {
+                    *error = files.trade(t).err();
+                }
+            }
+            Writer::Thread(w) => {
+                w.batch.trades.push(t.clone());
+                w.send_if_full();
+            }
+        }
+    }
+
+    #[inline]
+    fn equity(&mut self, row: EquityRow) {
+        match self {
+            Writer::Inline { files, error } => {
+                if error.is_none() {
+                    *error = files.equity.write(&row).err();
+                }
+            }
+            Writer::Thread(w) => {
+                w.batch.equity.push(row);
+                w.send_if_full();
+            }
+        }
+    }
+
+    /// Writes what is left and returns the first write error.
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Writer::Inline { mut files, error } => match error {
+                Some(e) => Err(e),
+                None => files.flush(),
+            },
+            Writer::Thread(w) => w.finish(),
+        }
+    }
+}
+
 /// The output files of a run, written under temporary names beside their
 /// final ones and renamed into place only when the run succeeds; if the run
 /// fails (or the process stops), the outputs of an earlier run stay as they
@@ -429,10 +528,11 @@ pub enum EquityRows {
 
 /// Writes `signals.csv`, `trades.csv`, `equity.csv` and `summary.json` into
 /// a directory, streaming (nothing held; the CSV rows are formatted and
-/// written on their own thread). The files appear (replacing any earlier
-/// ones) only when [`CsvDir::commit`] succeeds.
+/// written as they come or on their own thread, see [`Writing`]). The files
+/// appear (replacing any earlier ones) only when [`CsvDir::commit`]
+/// succeeds.
 pub struct CsvDir {
-    writer: WriterThread,
+    writer: Writer,
     rows: EquityRows,
     /// The last equity row sent.
     last: Option<EquityRow>,
@@ -452,7 +552,7 @@ impl CsvDir {
     ///
     /// # Errors
     /// When the directory or a file cannot be created.
-    pub fn create(dir: &Path, rows: EquityRows) -> io::Result<CsvDir> {
+    pub fn create(dir: &Path, rows: EquityRows, writing: Writing) -> io::Result<CsvDir> {
         std::fs::create_dir_all(dir)?;
         let mut staged = Staged {
             files: Vec::new(),
@@ -474,8 +574,15 @@ impl CsvDir {
             line: Vec::with_capacity(256),
             time: TimeText::new(),
         };
+        let writer = match writing {
+            Writing::Inline => Writer::Inline {
+                files: Box::new(files),
+                error: None,
+            },
+            Writing::Thread => Writer::Thread(WriterThread::spawn(files)?),
+        };
         Ok(CsvDir {
-            writer: WriterThread::spawn(files)?,
+            writer,
             rows,
             last: None,
             held: None,
@@ -501,7 +608,7 @@ impl CsvDir {
             ..
         } = self;
         if let (Some(time), Some(last)) = (held, last) {
-            writer.batch.equity.push(EquityRow { time, ..last });
+            writer.equity(EquityRow { time, ..last });
         }
         writer.finish()?;
         summary_file.write_all(summary.as_bytes())?;
@@ -512,12 +619,10 @@ impl CsvDir {
 
 impl Sink for CsvDir {
     fn signal(&mut self, s: &Signal) {
-        self.writer.batch.signals.push(s.clone());
-        self.writer.send_if_full();
+        self.writer.signal(s);
     }
     fn trade(&mut self, t: &TradeRow) {
-        self.writer.batch.trades.push(t.clone());
-        self.writer.send_if_full();
+        self.writer.trade(t);
     }
     fn equity(&mut self, e: &EquityRow) {
         // Field by field: the row was just stored field by field, and
@@ -543,8 +648,7 @@ impl Sink for CsvDir {
             drawdown,
         };
         self.last = Some(row.clone());
-        self.writer.batch.equity.push(row);
-        self.writer.send_if_full();
+        self.writer.equity(row);
     }
 }
 
@@ -699,8 +803,11 @@ mod tests {
         })
         .collect();
         let bits = |r: &EquityRow| [r.equity, r.cash, r.exposure, r.drawdown].map(f64::to_bits);
-        for mode in [EquityRows::Every, EquityRows::Change] {
-            let mut sink = CsvDir::create(&dir, mode).unwrap();
+        let modes = [EquityRows::Every, EquityRows::Change]
+            .into_iter()
+            .flat_map(|m| [(m, Writing::Inline), (m, Writing::Thread)]);
+        for (mode, writing) in modes {
+            let mut sink = CsvDir::create(&dir, mode, writing).unwrap();
             for r in &rows {
                 sink.equity(r);
             }
@@ -719,7 +826,7 @@ mod tests {
                     expected.push('\n');
                 }
             }
-            assert_eq!(written, expected, "{mode:?}");
+            assert_eq!(written, expected, "{mode:?} {writing:?}");
         }
         let written = std::fs::read_to_string(dir.join("equity.csv")).unwrap();
         let lines = written.lines().count() - 1;
@@ -737,7 +844,7 @@ mod tests {
             exposure: 0.0,
             drawdown: 0.0,
         };
-        let mut sink = CsvDir::create(&dir, EquityRows::Change).unwrap();
+        let mut sink = CsvDir::create(&dir, EquityRows::Change, Writing::Inline).unwrap();
         for (s, e) in [
             (0, 1e6),
             (60, 1e6),
@@ -802,14 +909,6 @@ mod tests {
                 },
             })
             .collect();
-        let mut sink = CsvDir::create(&dir, EquityRows::Change).unwrap();
-        for (i, s) in signals.iter().enumerate() {
-            sink.signal(s);
-            if let Some(t) = trades.get(i) {
-                sink.trade(t);
-            }
-        }
-        sink.commit("{}\n").unwrap();
         let expect = |header: &str, lines: Vec<String>| {
             let mut text = format!("{header}\n");
             for l in lines {
@@ -818,14 +917,26 @@ mod tests {
             }
             text
         };
-        assert_eq!(
-            std::fs::read_to_string(dir.join("signals.csv")).unwrap(),
-            expect(SIGNALS_HEADER, signals.iter().map(signal_line).collect())
-        );
-        assert_eq!(
-            std::fs::read_to_string(dir.join("trades.csv")).unwrap(),
-            expect(TRADES_HEADER, trades.iter().map(trade_line).collect())
-        );
+        for writing in [Writing::Inline, Writing::Thread] {
+            let mut sink = CsvDir::create(&dir, EquityRows::Change, writing).unwrap();
+            for (i, s) in signals.iter().enumerate() {
+                sink.signal(s);
+                if let Some(t) = trades.get(i) {
+                    sink.trade(t);
+                }
+            }
+            sink.commit("{}\n").unwrap();
+            assert_eq!(
+                std::fs::read_to_string(dir.join("signals.csv")).unwrap(),
+                expect(SIGNALS_HEADER, signals.iter().map(signal_line).collect()),
+                "{writing:?}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(dir.join("trades.csv")).unwrap(),
+                expect(TRADES_HEADER, trades.iter().map(trade_line).collect()),
+                "{writing:?}"
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -130,21 +130,24 @@ fn digits_std(v: f64) -> Option<(u64, i32)> {
 /// Appends `-`? and `q x 10^(e - 11)` (`q` of 12 digits) in plain decimal
 /// without trailing zeros.
 ///
-/// The text is built in place in `out`, prefilled with zeros so that the
-/// zeros between the point and the digits (and after the digits of a large
-/// integer) cost nothing, with copies of a fixed size only.
+/// The digits are laid out in a 128-bit register (byte j is the j-th
+/// digit), where the point is inserted with shifts, and stored whole into
+/// `out`, prefilled with zeros so that the zeros between the point and the
+/// digits cost nothing: no copy depends on the number's length.
 #[inline]
 fn push_positional(out: &mut Vec<u8>, negative: bool, q: u64, e: i32) {
     const ROOM: usize = 48;
-    if !(-20..=20).contains(&e) {
+    /// Bytes 12..16 of the register: zeros after a 12-digit integer.
+    const ZEROS_PAST: u128 = 0x3030_3030 << 96;
+    if !(-20..=11).contains(&e) {
         push_positional_wide(out, negative, q, e);
         return;
     }
     let digits = twelve_digits(q);
-    let mut used = SIGNIFICANT;
-    while used > 1 && digits[used - 1] == b'0' {
-        used -= 1;
-    }
+    // Trailing zero digits are the high bytes equal to b'0' (the first
+    // digit is not 0).
+    let zeros = ((digits ^ ASCII_ZEROS) << 32).leading_zeros() as usize / 8;
+    let used = SIGNIFICANT - zeros;
     let start = out.len();
     out.resize(start + ROOM, b'0');
     let buf = &mut out[start..];
@@ -152,43 +155,48 @@ fn push_positional(out: &mut Vec<u8>, negative: bool, q: u64, e: i32) {
         buf[0] = b'-';
     }
     let i = usize::from(negative);
-    let len = if e < 0 {
+    let (at, text, len) = if e < 0 {
         buf[i + 1] = b'.';
         let at = i + 1 + e.unsigned_abs() as usize;
-        buf[at..at + SIGNIFICANT].copy_from_slice(&digits);
-        at + used
+        (at, digits, at + used)
     } else if e as usize + 1 >= used {
-        buf[i..i + SIGNIFICANT].copy_from_slice(&digits);
-        i + e as usize + 1
+        (i, digits | ZEROS_PAST, i + e as usize + 1)
     } else {
-        let point = e as usize + 1;
-        for (j, &d) in digits.iter().enumerate() {
-            buf[i + j + usize::from(j >= point)] = d;
-        }
-        buf[i + point] = b'.';
-        i + used + 1
+        // Digits before the point, the point, the rest one byte higher.
+        let point = 8 * (e as u32 + 1);
+        let low = digits & ((1u128 << point) - 1);
+        let high = (digits >> point) << (point + 8);
+        (i, low | u128::from(b'.') << point | high, i + used + 1)
     };
+    buf[at..at + 16].copy_from_slice(&text.to_le_bytes());
     out.truncate(start + len);
 }
 
-/// The 12 decimal digits of `q < 10^12`.
+/// `b'0'` in each of the 12 digit bytes.
+const ASCII_ZEROS: u128 = 0x3030_3030_3030_3030_3030_3030;
+
+/// The 12 decimal digits of `q < 10^12` as ASCII, digit j in byte j (the
+/// most significant first), bytes 12..16 zero.
 #[inline]
-fn twelve_digits(q: u64) -> [u8; SIGNIFICANT] {
-    let mut digits = [0u8; SIGNIFICANT];
-    // Two halves of six digits in 32 bits each.
-    let halves = [(q / 1_000_000) as u32, (q % 1_000_000) as u32];
-    for (half, mut v) in digits.chunks_exact_mut(6).zip(halves) {
-        for pair in half.rchunks_exact_mut(2) {
+fn twelve_digits(q: u64) -> u128 {
+    let mut text = 0u128;
+    // Two halves of six digits in 32 bits each, two digits at a time.
+    for (half, mut v) in [(q / 1_000_000) as u32, (q % 1_000_000) as u32]
+        .into_iter()
+        .enumerate()
+    {
+        for k in (0..3).rev() {
             let i = 2 * (v % 100) as usize;
-            pair.copy_from_slice(&PAIRS[i..i + 2]);
+            let pair = u16::from_le_bytes([PAIRS[i], PAIRS[i + 1]]);
+            text |= u128::from(pair) << (16 * (3 * half + k));
             v /= 100;
         }
     }
-    digits
+    text
 }
 
 /// [`push_positional`] for any exponent (the rare magnitudes outside
-/// `1e-20..1e21`).
+/// `1e-20..1e12`).
 #[cold]
 fn push_positional_wide(out: &mut Vec<u8>, negative: bool, q: u64, e: i32) {
     let digits = q.to_string();
@@ -203,7 +211,7 @@ fn push_positional_wide(out: &mut Vec<u8>, negative: bool, q: u64, e: i32) {
         out.resize(out.len() + (-e - 1) as usize, b'0');
         out.extend_from_slice(digits.as_bytes());
     } else {
-        // e >= 21 > n: an integer.
+        // e >= 12 >= n: an integer.
         out.extend_from_slice(digits.as_bytes());
         out.resize(out.len() + (e + 1 - n) as usize, b'0');
     }
