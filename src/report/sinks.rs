@@ -146,7 +146,7 @@ pub fn equity_line(e: &EquityRow) -> String {
 /// held; every cell while flat). Lines are formatted straight into the
 /// output buffer.
 struct EquityFile {
-    file: File,
+    file: FileThread,
     buf: Vec<u8>,
     time: TimeText,
     cells: [Cell; 4],
@@ -178,16 +178,16 @@ impl Cell {
 const EQUITY_BUFFER: usize = 1 << 16;
 
 impl EquityFile {
-    fn new(file: File) -> EquityFile {
+    fn new(file: File) -> io::Result<EquityFile> {
         let mut buf = Vec::with_capacity(EQUITY_BUFFER + 1024);
         buf.extend_from_slice(EQUITY_HEADER.as_bytes());
         buf.push(b'\n');
-        EquityFile {
-            file,
+        Ok(EquityFile {
+            file: FileThread::spawn(file)?,
             buf,
             time: TimeText::new(),
             cells: Default::default(),
-        }
+        })
     }
 
     fn write(&mut self, e: &EquityRow) -> io::Result<()> {
@@ -200,15 +200,86 @@ impl EquityFile {
         }
         self.buf.push(b'\n');
         if self.buf.len() >= EQUITY_BUFFER {
-            self.flush()?;
+            self.file.write(&mut self.buf);
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
+    /// Writes the last rows and waits for them (and every earlier write)
+    /// to be done; the first write error.
+    fn close(&mut self) -> io::Result<()> {
+        self.file.write(&mut self.buf);
+        self.file.close()
+    }
+}
+
+/// A file written on a thread of its own: full buffers go to it through a
+/// bounded channel and come back empty. The system calls and the kernel's
+/// copy into the page cache leave the thread that formats, and need little
+/// of the processor the reading threads leave free.
+struct FileThread {
+    tx: Option<SyncSender<Vec<u8>>>,
+    /// Written buffers coming back for reuse.
+    back: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl FileThread {
+    fn spawn(mut file: File) -> io::Result<FileThread> {
+        let (tx, rx) = sync_channel::<Vec<u8>>(4);
+        let (back_tx, back) = sync_channel::<Vec<u8>>(6);
+        let thread = std::thread::Builder::new()
+            .name("write file".into())
+            .spawn(move || {
+                for mut buf in rx {
+                    file.write_all(&buf)?;
+                    buf.clear();
+                    let _ = back_tx.try_send(buf);
+                }
+                Ok(())
+            })?;
+        Ok(FileThread {
+            tx: Some(tx),
+            back,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands the bytes of `buf` over to be written; `buf` is then empty.
+    fn write(&mut self, buf: &mut Vec<u8>) {
+        if buf.is_empty() {
+            return;
+        }
+        let next = self
+            .back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(EQUITY_BUFFER + 1024));
+        let full = std::mem::replace(buf, next);
+        if let Some(tx) = &self.tx
+            && tx.send(full).is_err()
+        {
+            // The thread stopped on a write error; `close` reports it.
+            self.tx = None;
+        }
+    }
+
+    /// Waits until everything handed over is written; the first error.
+    fn close(&mut self) -> io::Result<()> {
+        self.tx = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for FileThread {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -291,7 +362,7 @@ impl Files {
     fn flush(&mut self) -> io::Result<()> {
         self.signals.flush()?;
         self.trades.flush()?;
-        self.equity.flush()
+        self.equity.close()
     }
 }
 
@@ -565,7 +636,7 @@ impl CsvDir {
         };
         let signals = open("signals.csv", SIGNALS_HEADER)?;
         let trades = open("trades.csv", TRADES_HEADER)?;
-        let equity = EquityFile::new(staged.create(dir, "equity.csv")?);
+        let equity = EquityFile::new(staged.create(dir, "equity.csv")?)?;
         let summary = staged.create(dir, "summary.json")?;
         let files = Files {
             signals,
