@@ -5,7 +5,8 @@
 //! (a) an SMA(10)/SMA(30) crossover on one symbol and
 //! (b) the P4 gold flush on three symbols:
 //! - loading the CSVs alone (streaming every bar through the reader),
-//! - a whole `playbook run --out` (the real binary, as a user runs it),
+//! - a whole `playbook run --out` (the real binary, as a user runs it,
+//!   timed from its start to its exit),
 //! - evaluation alone: bars preloaded in memory, laid out tick by tick as
 //!   `Engine::on_tick` takes them, fed to the engine (symbol-bars per
 //!   second; the run's own building of ticks from the clock is in the whole
@@ -138,8 +139,30 @@ fn load_all(dir: &Path, symbols: &[(&'static str, f64, f64)]) -> u64 {
     n
 }
 
+/// The wall time of one `playbook run --out` process, started here and
+/// waited for (nothing else in between).
+fn time_cli(strategy: &Path, dir: &Path, out: &Path) -> Duration {
+    let bin = env!("CARGO_BIN_EXE_playbook");
+    let mut command = Command::new(bin);
+    command
+        .arg("run")
+        .arg(strategy)
+        .arg("--data")
+        .arg(dir)
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let t = Instant::now();
+    let status = command.status().unwrap();
+    let elapsed = t.elapsed();
+    assert!(status.success());
+    elapsed
+}
+
 /// Peak RSS of a process run (kB), read by running it under `/proc` polling
-/// is racy; instead the CLI child is wrapped by this bench's own `rss` mode.
+/// is racy; instead the CLI child is wrapped by this bench's own `rss` mode
+/// (its time includes the wrapper and the polling; see [`time_cli`]).
 fn run_cli(strategy: &Path, dir: &Path, out: &Path) -> (Duration, u64) {
     let exe = std::env::current_exe().unwrap();
     let t = Instant::now();
@@ -310,16 +333,14 @@ fn main() {
         let mut bars = 0;
         let load = min_time(|| bars = load_all(&dir, &sc.symbols));
         let out = base.join("out");
-        let mut rss = 0;
         let run = (0..REPS)
             .map(|_| {
                 settle();
-                let (d, r) = run_cli(&sc.strategy, &dir, &out);
-                rss = r;
-                d
+                time_cli(&sc.strategy, &dir, &out)
             })
             .min()
             .unwrap();
+        let (_, rss) = run_cli(&sc.strategy, &dir, &out);
         let (_, rss_small) = run_cli(&sc.strategy, &small, &out);
         let rate = evaluated as f64 / eval.as_secs_f64();
         println!("\n{}", sc.name);

@@ -152,25 +152,32 @@ struct EquityFile {
     cells: [Cell; 4],
 }
 
-/// One cached `equity.csv` cell: the number's bits and its text with the
-/// leading comma.
+/// One `equity.csv` cell of the previous row: the number's bits and where
+/// its text (with the leading comma) is in the output buffer, so that an
+/// unchanged number is copied from there instead of formatted again.
 #[derive(Default)]
 struct Cell {
     bits: Option<u64>,
-    text: Vec<u8>,
+    /// `start..end` in the buffer; `None` once the buffer was handed over.
+    at: Option<(usize, usize)>,
 }
 
 impl Cell {
     /// Appends `v`'s cell to `out`, formatting it only if it changed.
     #[inline]
     fn push(&mut self, out: &mut Vec<u8>, v: f64) {
-        if self.bits != Some(v.to_bits()) {
-            self.bits = Some(v.to_bits());
-            self.text.clear();
-            self.text.push(b',');
-            push_cell(&mut self.text, v);
+        let start = out.len();
+        match self.at {
+            Some((from, to)) if self.bits == Some(v.to_bits()) => {
+                out.extend_from_within(from..to);
+            }
+            _ => {
+                self.bits = Some(v.to_bits());
+                out.push(b',');
+                push_cell(out, v);
+            }
         }
-        out.extend_from_slice(&self.text);
+        self.at = Some((start, out.len()));
     }
 }
 
@@ -201,6 +208,9 @@ impl EquityFile {
         self.buf.push(b'\n');
         if self.buf.len() >= EQUITY_BUFFER {
             self.file.write(&mut self.buf);
+            for cell in &mut self.cells {
+                cell.at = None;
+            }
         }
         Ok(())
     }
