@@ -181,8 +181,9 @@ impl Cell {
     }
 }
 
-/// Bytes gathered before a write to the equity file.
-const EQUITY_BUFFER: usize = 1 << 16;
+/// Bytes gathered before they are handed over to be written to the equity
+/// file (few hand-overs: each can wake the file's thread).
+const EQUITY_BUFFER: usize = 1 << 18;
 
 impl EquityFile {
     fn new(file: File) -> io::Result<EquityFile> {
