@@ -88,11 +88,12 @@ fn digits_fast(a: f64) -> Option<(u64, i32)> {
             e += 1;
             continue;
         }
-        // x >= 0: truncation is the floor (and no library call).
-        let floor = x as u64;
+        // 0 <= x < 2^40: truncation is the floor, and through i64 both
+        // conversions are one instruction each.
+        let floor = x as i64;
         let fraction = x - floor as f64;
         let q = if (fraction - 0.5).abs() > 1.0 / 8192.0 {
-            floor + u64::from(fraction > 0.5)
+            floor as u64 + u64::from(fraction > 0.5)
         } else {
             exact_digits(bits, biased, k)
         };
