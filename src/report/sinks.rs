@@ -146,7 +146,7 @@ pub fn equity_line(e: &EquityRow) -> String {
 /// held; every cell while flat). Lines are formatted straight into the
 /// output buffer.
 struct EquityFile {
-    file: FileThread,
+    file: Pipe<Vec<u8>>,
     buf: Vec<u8>,
     time: TimeText,
     cells: [Cell; 4],
@@ -191,7 +191,7 @@ impl EquityFile {
         buf.extend_from_slice(EQUITY_HEADER.as_bytes());
         buf.push(b'\n');
         Ok(EquityFile {
-            file: FileThread::spawn(file)?,
+            file: Pipe::spawn("write file", 4, file)?,
             buf,
             time: TimeText::new(),
             cells: Default::default(),
@@ -208,7 +208,7 @@ impl EquityFile {
         }
         self.buf.push(b'\n');
         if self.buf.len() >= EQUITY_BUFFER {
-            self.file.write(&mut self.buf);
+            self.hand_over();
             for cell in &mut self.cells {
                 cell.at = None;
             }
@@ -219,62 +219,74 @@ impl EquityFile {
     /// Writes the last rows and waits for them (and every earlier write)
     /// to be done; the first write error.
     fn close(&mut self) -> io::Result<()> {
-        self.file.write(&mut self.buf);
+        self.hand_over();
         self.file.close()
+    }
+
+    fn hand_over(&mut self) {
+        if !self.buf.is_empty() {
+            self.file
+                .send(&mut self.buf, || Vec::with_capacity(EQUITY_BUFFER + 1024));
+        }
     }
 }
 
-/// A file written on a thread of its own: full buffers go to it through a
-/// bounded channel and come back empty. The system calls and the kernel's
-/// copy into the page cache leave the thread that formats, and need little
-/// of the processor the reading threads leave free.
-struct FileThread {
-    tx: Option<SyncSender<Vec<u8>>>,
-    /// Written buffers coming back for reuse.
-    back: Receiver<Vec<u8>>,
+/// What a [`Pipe`]'s thread does with each buffer handed over (and at the
+/// end).
+trait Consumer<B>: Send + 'static {
+    /// Uses `buf` and leaves it empty for reuse.
+    fn consume(&mut self, buf: &mut B) -> io::Result<()>;
+    /// After the last buffer.
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A thread of its own fed full buffers through a bounded channel, which
+/// hands them back emptied for reuse. Its first error ends it and is
+/// reported by [`Pipe::close`] (a buffer handed over after that is
+/// dropped); a panic there is raised again here.
+struct Pipe<B: Send + 'static> {
+    tx: Option<SyncSender<B>>,
+    /// Emptied buffers coming back.
+    back: Receiver<B>,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
 
-impl FileThread {
-    fn spawn(mut file: File) -> io::Result<FileThread> {
-        let (tx, rx) = sync_channel::<Vec<u8>>(4);
-        let (back_tx, back) = sync_channel::<Vec<u8>>(6);
+impl<B: Send + 'static> Pipe<B> {
+    /// Starts the thread `name`; at most `depth` full buffers wait for it.
+    fn spawn(name: &str, depth: usize, mut consumer: impl Consumer<B>) -> io::Result<Pipe<B>> {
+        let (tx, rx) = sync_channel::<B>(depth);
+        let (back_tx, back) = sync_channel::<B>(depth + 2);
         let thread = std::thread::Builder::new()
-            .name("write file".into())
+            .name(name.into())
             .spawn(move || {
                 for mut buf in rx {
-                    file.write_all(&buf)?;
-                    buf.clear();
+                    consumer.consume(&mut buf)?;
                     let _ = back_tx.try_send(buf);
                 }
-                Ok(())
+                consumer.finish()
             })?;
-        Ok(FileThread {
+        Ok(Pipe {
             tx: Some(tx),
             back,
             thread: Some(thread),
         })
     }
 
-    /// Hands the bytes of `buf` over to be written; `buf` is then empty.
-    fn write(&mut self, buf: &mut Vec<u8>) {
-        if buf.is_empty() {
-            return;
-        }
-        let next = self
-            .back
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(EQUITY_BUFFER + 1024));
+    /// Replaces `buf` by an emptied one (or `fresh()`) and hands it over.
+    fn send(&mut self, buf: &mut B, fresh: impl FnOnce() -> B) {
+        let next = self.back.try_recv().unwrap_or_else(|_| fresh());
         let full = std::mem::replace(buf, next);
         if let Some(tx) = &self.tx
             && tx.send(full).is_err()
         {
-            // The thread stopped on a write error; `close` reports it.
+            // The thread stopped on an error; `close` reports it.
             self.tx = None;
         }
     }
 
-    /// Waits until everything handed over is written; the first error.
+    /// Waits until everything handed over is used; the first error.
     fn close(&mut self) -> io::Result<()> {
         self.tx = None;
         match self.thread.take().map(JoinHandle::join) {
@@ -285,12 +297,24 @@ impl FileThread {
     }
 }
 
-impl Drop for FileThread {
+impl<B: Send + 'static> Drop for Pipe<B> {
     fn drop(&mut self) {
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A file written on a thread of its own from filled buffers: the system
+/// calls and the kernel's copy into the page cache leave the thread that
+/// formats, and need little of the processor the reading threads leave
+/// free.
+impl Consumer<Vec<u8>> for File {
+    fn consume(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.write_all(buf)?;
+        buf.clear();
+        Ok(())
     }
 }
 
@@ -384,51 +408,32 @@ impl Files {
 /// file gets exactly its rows in order.
 struct WriterThread {
     batch: Batch,
-    tx: Option<SyncSender<Batch>>,
-    /// Emptied batches coming back for reuse.
-    back: Receiver<Batch>,
-    thread: Option<JoinHandle<io::Result<()>>>,
+    pipe: Pipe<Batch>,
+}
+
+impl Consumer<Batch> for Files {
+    fn consume(&mut self, batch: &mut Batch) -> io::Result<()> {
+        self.write(batch)?;
+        batch.clear();
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush()
+    }
 }
 
 impl WriterThread {
-    fn spawn(mut files: Files) -> io::Result<WriterThread> {
-        let (tx, rx) = sync_channel::<Batch>(8);
-        let (back_tx, back) = sync_channel::<Batch>(10);
-        let thread = std::thread::Builder::new()
-            .name("write outputs".into())
-            .spawn(move || {
-                for mut batch in rx {
-                    files.write(&batch)?;
-                    batch.clear();
-                    let _ = back_tx.try_send(batch);
-                }
-                files.flush()
-            })?;
+    fn spawn(files: Files) -> io::Result<WriterThread> {
         Ok(WriterThread {
             batch: Batch::with_capacity(),
-            tx: Some(tx),
-            back,
-            thread: Some(thread),
+            pipe: Pipe::spawn("write outputs", 8, files)?,
         })
     }
 
     fn send_if_full(&mut self) {
         if self.batch.is_full() {
-            self.send();
-        }
-    }
-
-    fn send(&mut self) {
-        let next = self
-            .back
-            .try_recv()
-            .unwrap_or_else(|_| Batch::with_capacity());
-        let full = std::mem::replace(&mut self.batch, next);
-        if let Some(tx) = &self.tx
-            && tx.send(full).is_err()
-        {
-            // The thread stopped on a write error; `finish` reports it.
-            self.tx = None;
+            self.pipe.send(&mut self.batch, Batch::with_capacity);
         }
     }
 
@@ -436,23 +441,9 @@ impl WriterThread {
     /// write error.
     fn finish(mut self) -> io::Result<()> {
         if !self.batch.is_empty() {
-            self.send();
+            self.pipe.send(&mut self.batch, Batch::default);
         }
-        self.tx = None;
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r,
-            Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for WriterThread {
-    fn drop(&mut self) {
-        self.tx = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.pipe.close()
     }
 }
 
