@@ -219,7 +219,7 @@ pub struct Evaluator {
     in_session: Vec<(Timestamp, Timestamp, bool)>,
     /// The bar fields whose slot no instruction writes (the fused code reads
     /// the bar directly): node, symbol and field, for [`Evaluator::value`].
-    unslotted: Vec<(NodeId, u16, Field)>,
+    unslotted: Vec<(NodeId, u16, u32)>,
 }
 
 impl Evaluator {
@@ -449,7 +449,7 @@ impl Evaluator {
             .iter()
             .enumerate()
             .filter_map(|(i, n)| match n.op {
-                Op::Field(sym, field) if !written(i) => Some((i as NodeId, sym, field)),
+                Op::Field(sym, f) if !written(i) => Some((i as NodeId, sym, field_index(f))),
                 _ => None,
             })
             .collect();
@@ -520,16 +520,9 @@ impl Evaluator {
     #[inline]
     pub fn value(&self, node: NodeId) -> f64 {
         if !self.unslotted.is_empty()
-            && let Some(&(_, sym, field)) = self.unslotted.iter().find(|u| u.0 == node)
+            && let Some(&(_, sym, c)) = self.unslotted.iter().find(|u| u.0 == node)
         {
-            let bar = &self.bars[sym as usize].bar;
-            return match field {
-                Field::Open => bar.open,
-                Field::High => bar.high,
-                Field::Low => bar.low,
-                Field::Close => bar.close,
-                Field::Volume => bar.volume,
-            };
+            return field(&self.bars[sym as usize].bar, c);
         }
         self.slots[node as usize]
     }
@@ -751,20 +744,26 @@ impl Evaluator {
 /// ago, B now, B one update ago).
 #[inline(always)]
 fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
-    let (a, b) = (ins.a as usize, ins.b as usize);
     if ins.c == CROSS_BOTH {
+        let (a, b) = (ins.a as usize, ins.b as usize);
         c.v = [slots[a], c.v[0], slots[b], c.v[2]];
     } else if ins.c == CROSS_EACH {
-        if c.ca == 0 || c.ca & advanced != 0 {
-            c.v[1] = c.v[0];
-            c.v[0] = slots[a];
-        }
-        if c.cb == 0 || c.cb & advanced != 0 {
-            c.v[3] = c.v[2];
-            c.v[2] = slots[b];
-        }
+        cross_each(c, ins, slots, advanced);
     }
     c.v
+}
+
+/// Advances each operand of a cross whose clock printed (or that has none).
+#[inline(always)]
+fn cross_each(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) {
+    if c.ca == 0 || c.ca & advanced != 0 {
+        c.v[1] = c.v[0];
+        c.v[0] = slots[ins.a as usize];
+    }
+    if c.cb == 0 || c.cb & advanced != 0 {
+        c.v[3] = c.v[2];
+        c.v[2] = slots[ins.b as usize];
+    }
 }
 
 /// A [`Code::SmaPairOpen`]...: the second average of `x` into its slot,
@@ -773,6 +772,17 @@ fn cross_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f
 fn sma_pair(sma: &mut [Sma], slots: &mut [f64], ins: &Ins, x: f64) -> f64 {
     slots[ins.b as usize] = sma[ins.c as usize].update(x);
     sma[ins.st as usize].update(x)
+}
+
+/// The index of a bar field for [`field`].
+fn field_index(f: Field) -> u32 {
+    match f {
+        Field::Open => 0,
+        Field::High => 1,
+        Field::Low => 2,
+        Field::Close => 3,
+        Field::Volume => 4,
+    }
 }
 
 /// Field `c` of `bar` (0..5: open, high, low, close, volume).
@@ -790,15 +800,7 @@ fn field(bar: &crate::data::Bar, c: u32) -> f64 {
 /// [`cross_step`] of a [`Code::CrossPairEach`].
 #[inline(always)]
 fn cross_pair_step(c: &mut CrossState, ins: &Ins, slots: &[f64], advanced: u64) -> [f64; 4] {
-    let (a, b) = (ins.a as usize, ins.b as usize);
-    if c.ca == 0 || c.ca & advanced != 0 {
-        c.v[1] = c.v[0];
-        c.v[0] = slots[a];
-    }
-    if c.cb == 0 || c.cb & advanced != 0 {
-        c.v[3] = c.v[2];
-        c.v[2] = slots[b];
-    }
+    cross_each(c, ins, slots, advanced);
     c.v
 }
 
@@ -933,13 +935,7 @@ fn fuse(code: Vec<Ins>, plan: &Plan) -> Vec<Ins> {
         if ins.gate & (1 << sym) == 0 {
             continue;
         }
-        let c = match field {
-            Field::Open => 0,
-            Field::High => 1,
-            Field::Low => 2,
-            Field::Close => 3,
-            Field::Volume => 4,
-        };
+        let c = field_index(field);
         *ins = Ins {
             code: Code::SmaField,
             a: u32::from(sym),
