@@ -1121,6 +1121,21 @@ impl BarReader {
         Ok(())
     }
 
+    /// [`Self::emit`] of a row read on a fast path (which does not go
+    /// through `accept`): it becomes the previous row first.
+    #[inline(always)]
+    fn emit_next(&mut self, row: Row) -> Result<ClosedBar, DataError> {
+        self.prev = Some((row.time, row.line));
+        self.emit(row)
+    }
+
+    /// Stops [`Self::for_each_bar`] on `e`: nothing more is read.
+    #[cold]
+    fn stop(&mut self, e: DataError) -> DataError {
+        self.done = true;
+        e
+    }
+
     #[inline(always)]
     fn emit(&mut self, row: Row) -> Result<ClosedBar, DataError> {
         let line = row.line;
@@ -1258,27 +1273,13 @@ impl BarReader {
                 if self.kind.is_some()
                     && let Some(row) = self.read_fused()
                 {
-                    self.prev = Some((row.time, row.line));
-                    match self.emit(row) {
-                        Ok(b) => f(b),
-                        Err(e) => {
-                            self.done = true;
-                            return Err(e);
-                        }
-                    }
+                    f(self.emit_next(row).map_err(|e| self.stop(e))?);
                     continue;
                 }
                 let got = match self.read_fast() {
                     Ok(row) if self.kind.is_some() => {
                         // The hot path.
-                        self.prev = Some((row.time, row.line));
-                        match self.emit(row) {
-                            Ok(b) => f(b),
-                            Err(e) => {
-                                self.done = true;
-                                return Err(e);
-                            }
-                        }
+                        f(self.emit_next(row).map_err(|e| self.stop(e))?);
                         continue;
                     }
                     Ok(row) => Got::Fast(row),
@@ -1290,8 +1291,8 @@ impl BarReader {
                         break;
                     }
                     Got::Io(e) => {
-                        self.done = true;
-                        return Err(self.io_error(e));
+                        let e = self.io_error(e);
+                        return Err(self.stop(e));
                     }
                     Got::Fast(row) => {
                         if self.kind.is_none() {
@@ -1303,21 +1304,11 @@ impl BarReader {
                     Got::Blank => continue,
                     Got::Slow => match self.accept(self.parse_row(&self.rec)) {
                         Some(Ok(row)) => row,
-                        Some(Err(e)) => {
-                            self.done = true;
-                            return Err(e);
-                        }
+                        Some(Err(e)) => return Err(self.stop(e)),
                         None => continue,
                     },
                 };
-                self.prev = Some((row.time, row.line));
-                match self.emit(row) {
-                    Ok(b) => f(b),
-                    Err(e) => {
-                        self.done = true;
-                        return Err(e);
-                    }
-                }
+                f(self.emit_next(row).map_err(|e| self.stop(e))?);
             }
             match self.next() {
                 Some(Ok(b)) => f(b),
@@ -1333,14 +1324,10 @@ impl BarReader {
             if self.kind.is_some()
                 && let Some(row) = self.read_fused()
             {
-                self.prev = Some((row.time, row.line));
-                return Some(self.emit(row));
+                return Some(self.emit_next(row));
             }
             let got = match self.read_fast() {
-                Ok(row) if self.kind.is_some() => {
-                    self.prev = Some((row.time, row.line));
-                    return Some(self.emit(row));
-                }
+                Ok(row) if self.kind.is_some() => return Some(self.emit_next(row)),
                 Ok(row) => Got::Fast(row),
                 Err(got) => got,
             };
