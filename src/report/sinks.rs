@@ -482,47 +482,39 @@ enum Writer {
 }
 
 impl Writer {
-    fn signal(&mut self, s: &Signal) {
+    /// A row: written now (inline, unless an earlier write failed), or
+    /// queued in the batch that `queue` picks (thread).
+    #[inline]
+    fn row<R: Clone>(
+        &mut self,
+        row: &R,
+        write: impl FnOnce(&mut Files, &R) -> io::Result<()>,
+        queue: impl FnOnce(&mut Batch) -> &mut Vec<R>,
+    ) {
         match self {
             Writer::Inline { files, error } => {
                 if error.is_none() {
-                    *error = files.signal(s).err();
+                    *error = write(files, row).err();
                 }
             }
             Writer::Thread(w) => {
-                w.batch.signals.push(s.clone());
+                queue(&mut w.batch).push(row.clone());
                 w.send_if_full();
             }
         }
+    }
+
+    fn signal(&mut self, s: &Signal) {
+        self.row(s, Files::signal, |b| &mut b.signals);
     }
 
     fn trade(&mut self, t: &TradeRow) {
-        match self {
-            Writer::Inline { files, error } => {
-                if error.is_none() {
-                    *error = files.trade(t).err();
-                }
-            }
-            Writer::Thread(w) => {
-                w.batch.trades.push(t.clone());
-                w.send_if_full();
-            }
-        }
+        self.row(t, Files::trade, |b| &mut b.trades);
     }
 
     #[inline]
-    fn equity(&mut self, row: EquityRow) {
-        match self {
-            Writer::Inline { files, error } => {
-                if error.is_none() {
-                    *error = files.equity.write(&row).err();
-                }
-            }
-            Writer::Thread(w) => {
-                w.batch.equity.push(row);
-                w.send_if_full();
-            }
-        }
+    fn equity(&mut self, row: &EquityRow) {
+        self.row(row, |f, r| f.equity.write(r), |b| &mut b.equity);
     }
 
     /// Writes what is left and returns the first write error.
@@ -681,7 +673,7 @@ impl CsvDir {
             ..
         } = self;
         if let (Some(time), Some(last)) = (held, last) {
-            writer.equity(EquityRow { time, ..last });
+            writer.equity(&EquityRow { time, ..last });
         }
         writer.finish()?;
         summary_file.write_all(summary.as_bytes())?;
@@ -720,8 +712,8 @@ impl Sink for CsvDir {
             exposure,
             drawdown,
         };
-        self.last = Some(row.clone());
-        self.writer.equity(row);
+        self.writer.equity(&row);
+        self.last = Some(row);
     }
 }
 
