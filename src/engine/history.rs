@@ -153,9 +153,8 @@ pub struct HistoryOptions {
 fn open_sources(
     plan: &Plan,
     config: &RunConfig,
-    hashes: Option<&mut Vec<InputHash>>,
+    mut hashes: Option<&mut Vec<InputHash>>,
 ) -> Result<(Sources, Vec<SignedDuration>, u64), RunError> {
-    let mut hashes = hashes;
     // A hash handle for the next file, if hashes are wanted.
     let mut hash = || {
         hashes.as_deref_mut().map(|all| {
